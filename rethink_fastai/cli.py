@@ -16,8 +16,8 @@ from .data import get_dataset, DATASETS
 from .randomize import RANDOMIZATIONS, randomize
 
 # %% auto #0
-__all__ = ['SUBCOMMANDS', 'subcommand', 'rethink', 'describe', 'data', 'data_shape', 'models', 'run', 'sweep', 'report', 'depth2',
-           'kernel']
+__all__ = ['SUBCOMMANDS', 'DEMO_SETTINGS', 'subcommand', 'rethink', 'describe', 'data', 'data_shape', 'models', 'run', 'sweep',
+           'report', 'depth2', 'kernel', 'demo_table', 'demo']
 
 # %% ../nbs/12_cli.ipynb #eeec12de
 SUBCOMMANDS = {}
@@ -233,3 +233,55 @@ def kernel(
     from rethink_fastai.theory import kernel_report
     res = kernel_report(dataset, data, n, gamma, labels, seed)
     print(json.dumps(res, indent=1)); return res
+
+# %% ../nbs/12_cli.ipynb #c9b3f060
+DEMO_SETTINGS = dict(
+    digits=dict(arch='mlp1x512', subset=None, epochs=400, train_kwargs=dict(lr=0.1, gamma=1.), threads=1),
+    mnist=dict(arch='mlp1x512', subset=5000, epochs=200, train_kwargs=dict(lr=0.1, gamma=1.), threads=None),
+    cifar10=dict(arch='mlp1x512', subset=2000, epochs=300, train_kwargs=dict(lr=0.01, gamma=1.), threads=None),
+)
+
+def demo_table(df_a, df_bc)->'pd.DataFrame':
+    "One row per run of the demo: what was randomized, when it fitted, how it generalizes"
+    import pandas as pd
+    from rethink_fastai.report import relative_convergence
+    rc = relative_convergence(df_bc).set_index('key')['relative_time']
+    rows = pd.concat([df_a, df_bc]).drop_duplicates('key')
+    def what(r):
+        return f"labels, p={r.corruption:g}" if r.randomization in ('true_labels','partial_labels','random_labels') else r.randomization.replace('_',' ')
+    return pd.DataFrame(dict(run=[what(r) for r in rows.itertuples()], epochs_to_fit=rows.epochs_to_fit.values, steps_to_fit=rows.steps_to_fit.values,
+                             relative_time=[rc.get(k) for k in rows.key], train_acc=rows.train_acc.round(4).values,
+                             test_acc=rows.test_acc.round(4).values, seconds=rows.seconds.round(1).values))
+
+@subcommand
+def demo(
+    dataset:str='digits', # digits (embedded, offline), mnist, cifar10, or a path
+    data:str=None, # Local folder or archive holding the dataset (for mnist, cifar10)
+    arch:str=None, # Model (default: mlp1x512)
+    subset:int=None, # Training images (default: all of digits; 5,000 of MNIST; 2,000 of CIFAR-10)
+    epochs:int=None, # Epoch budget of each run (runs stop once fitted)
+    seeds:Annotated[list, dict(nargs='+', type=int)]=(0,), # Seeds: one run per seed
+    out:str='rethink_demo', # Folder for the store, the PNG panels and the table
+):
+    "The paper's Figure 1 in miniature: five randomizations and a label-corruption sweep, table and PNG panels"
+    from rethink_fastai.sweep import sweep as _sweep
+    from rethink_fastai.report import spec_results, plot_figure1, plot_fig1a, plot_fig1b, plot_fig1c, scale_caption, md_table
+    cfg = dict(DEMO_SETTINGS.get(dataset, DEMO_SETTINGS['cifar10']))
+    arch, subset, epochs = arch or cfg['arch'], subset or cfg['subset'], epochs or cfg['epochs']
+    if cfg['threads']: torch.set_num_threads(cfg['threads'])
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    store = out/'runs.sqlite'
+    t0 = time.time()
+    kw = dict(dataset=dataset, data=data, subset=subset, epochs=epochs, seeds=tuple(seeds), train_kwargs=cfg['train_kwargs'])
+    _sweep('fig1a', store, spec_kwargs=dict(arch=arch), **kw)
+    _sweep('fig1b', store, spec_kwargs=dict(archs=(arch,)), **kw)
+    df_a = spec_results('fig1a', store, dict(arch=arch))
+    df_bc = spec_results('fig1b', store, dict(archs=(arch,)))
+    cap = f"{arch} on {scale_caption(df_bc)}"
+    figs = [plot_figure1(df_a, df_bc, out/'figure1.png', cap), plot_fig1a(df_a, out/'fig1a.png', cap),
+            plot_fig1b(df_bc, out/'fig1b.png', cap), plot_fig1c(df_bc, out/'fig1c.png', cap)]
+    tab = demo_table(df_a, df_bc)
+    (out/'demo.md').write_text(f"# Demo: {cap}\n\n" + md_table(tab))
+    print(f"\n{cap}\n\n{tab.to_string(index=False)}\n\nfigures: {', '.join(map(str, figs))}\n"
+          f"table: {out/'demo.md'}; store: {store}; {time.time()-t0:.0f} s")
+    return tab

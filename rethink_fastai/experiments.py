@@ -117,7 +117,7 @@ def memorization(archs=('mlp1x512',), corruption=0.4):
     "Per-example memorization: the epoch each example is first fitted, clean against corrupted, at p = 0.4"
     return [_run(a, 'partial_labels', corruption=corruption) for a in archs]
 
-# %% ../nbs/06_experiments.ipynb #6d2fd6e8
+# %% ../nbs/06_experiments.ipynb #cb233e52
 def spec_runs(name:str, # A registered spec (`SPECS`)
               dataset:str='cifar10', # Dataset name or path
               data:str=None, # Local folder or archive with the dataset
@@ -127,10 +127,11 @@ def spec_runs(name:str, # A registered spec (`SPECS`)
               device:str=None, # Device (None: fastai's default)
               precision:str='fp32', # 'fp32', 'fp16' or 'bf16'
               spec_kwargs:dict=None, # Arguments of the spec itself, e.g. dict(archs=('mlp1x512',))
+              train_kwargs:dict=None, # Training settings for every run, e.g. dict(lr=0.1, gamma=1.) (part of each run's key)
              )->list:
     "The runs of spec `name` at the given scale"
     if name not in SPECS: raise ValueError(f"unknown spec {name!r}: use one of {', '.join(SPECS)}")
     seeds = [seeds] if isinstance(seeds, int) else list(seeds)
     scale = dict(dataset=str(dataset), data=None if data is None else str(data), subset=subset, epochs=epochs,
                  device=device, precision=precision)
-    return [dict(r, seed=s, **scale) for r in SPECS[name](**(spec_kwargs or {})) for s in seeds]
+    return [dict(r, seed=s, **scale, **(train_kwargs or {})) for r in SPECS[name](**(spec_kwargs or {})) for s in seeds]

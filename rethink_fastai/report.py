@@ -15,11 +15,11 @@ from .store import Store
 
 # %% auto #0
 __all__ = ['SCALE_KEYS', 'spec_results', 'scale_caption', 'plot_fig1a', 'relative_convergence', 'plot_fig1b', 'plot_fig1c',
-           'plot_fig2b', 'plot_memorization', 'table1_markdown', 'table4_markdown', 'runs_markdown', 'md_table',
-           'report']
+           'plot_fig2b', 'plot_memorization', 'plot_figure1', 'table1_markdown', 'table4_markdown', 'runs_markdown',
+           'md_table', 'report']
 
-# %% ../nbs/09_report.ipynb #c10ace1b
-SCALE_KEYS = ('dataset', 'subset', 'epochs')
+# %% ../nbs/09_report.ipynb #f67c6eed
+SCALE_KEYS = ('dataset', 'subset', 'epochs', 'lr', 'gamma')
 _match_keys = ('arch', 'randomization', 'corruption', 'wd', 'augment')
 
 def _same(a, b)->bool:
@@ -57,13 +57,16 @@ def spec_results(spec:str, # A registered spec
     return res
 
 def scale_caption(df:pd.DataFrame)->str:
-    "The scale of a report: dataset, training images, epoch budget, seeds"
+    "The scale of a report: dataset, training images, epoch budget, learning rate if not the paper's, seeds"
     r = df.iloc[0]
-    n = int(r['n_train']) if 'n_train' in df and not pd.isna(r['n_train']) else None
+    has = lambda k: k in df and r[k] is not None and not pd.isna(r[k])
+    n = int(r['n_train']) if has('n_train') else None
     seeds = sorted(int(s) for s in df['seed'].dropna().unique())
-    return (f"{r['dataset']}, {n:,} training images" if n else f"{r['dataset']}") + \
-           (f", at most {int(r['epochs'])} epochs" if 'epochs' in df and not pd.isna(r['epochs']) else '') + \
-           f", seed{'s' if len(seeds)>1 else ''} {', '.join(map(str, seeds))}"
+    parts = [f"{r['dataset']}, {n:,} training images" if n else f"{r['dataset']}"]
+    if has('epochs'): parts.append(f"at most {int(r['epochs'])} epochs")
+    if has('lr'): parts.append(f"lr {r['lr']:g}" + (f" x {r['gamma']:g} per epoch" if has('gamma') else ''))
+    parts.append(f"seed{'s' if len(seeds)>1 else ''} {', '.join(map(str, seeds))}")
+    return ', '.join(parts)
 
 # %% ../nbs/09_report.ipynb #f3d8da11
 def _agg(df, by, col):
@@ -76,38 +79,34 @@ def _pct(m, lo=None, hi=None, n=1):
     s = f"{100*m:.2f}"
     return s + (f" ({100*lo:.1f}-{100*hi:.1f})" if n>1 and lo!=hi else '')
 
-# %% ../nbs/09_report.ipynb #ab91a344
-def _fig(title, caption, figsize=(5.2,3.6)):
+# %% ../nbs/09_report.ipynb #c7c120fd
+def _ax(ax, title):
+    "A new figure and axis (returned with the figure), or the given axis (with no figure)"
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=figsize)
+    fig = None
+    if ax is None: fig, ax = plt.subplots(figsize=(5.2,3.6))
     ax.set_title(title, fontsize=10)
-    fig.text(0.01, 0.005, caption, fontsize=7, color='0.35')
     return fig, ax
 
-def _save(fig, fn):
+def _save(fig, fn, caption=''):
+    "Save a figure made by `_ax` with `caption` under it; return `fn` (or None when drawing on a given axis)"
+    if fig is None: return None
     import matplotlib.pyplot as plt
+    fig.text(0.01, 0.005, caption, fontsize=7, color='0.35')
     fig.tight_layout(rect=(0,0.04,1,1)); fig.savefig(fn, dpi=110); plt.close(fig)
     return Path(fn)
 
-def _curves(df):
-    "One history row per epoch per run, with the run's labels"
-    out = []
-    for _,r in df.iterrows():
-        for h in (r['history'] if isinstance(r.get('history'), list) else []):
-            out.append({**h, 'key': r['key'], 'arch': r['arch'], 'randomization': r['randomization'], 'seed': r['seed']})
-    return pd.DataFrame(out)
-
-# %% ../nbs/09_report.ipynb #3b0e2222
-def plot_fig1a(df, fn, caption=''):
+# %% ../nbs/09_report.ipynb #6e61be96
+def plot_fig1a(df, fn=None, caption='', ax=None):
     "Figure 1a: training loss against steps for each randomization"
-    fig, ax = _fig('Learning curves (Figure 1a)', caption)
+    fig, ax = _ax(ax, 'Learning curves (Figure 1a)')
     for r, g in df.groupby('randomization', sort=False):
         for i,(_,run) in enumerate(g.iterrows()):
             h = pd.DataFrame(run['history'])
-            ax.plot(h['step']/1000, h['train_loss'], label=r if i==0 else None, lw=1.3)
+            ax.plot(h['step']/1000, h['train_loss'], label=r.replace('_',' ') if i==0 else None, lw=1.3)
     ax.set_xlabel('thousand steps'); ax.set_ylabel('training loss (whole training set)'); ax.legend(fontsize=8)
-    return _save(fig, fn)
+    return _save(fig, fn, caption)
 
 def relative_convergence(df)->pd.DataFrame:
     "Steps to fit relative to true labels (p = 0), same model and seed (Figure 1b's y axis)"
@@ -117,46 +116,63 @@ def relative_convergence(df)->pd.DataFrame:
                           for r in d.itertuples()]
     return d
 
-def plot_fig1b(df, fn, caption=''):
-    "Figure 1b: relative convergence time against label corruption"
-    d = relative_convergence(df)
-    fig, ax = _fig('Relative convergence time (Figure 1b)', caption)
+def _by_p(ax, d, col):
     for a, g in d.groupby('arch', sort=False):
-        s = _agg(g, ['p'], 'relative_time')
+        s = _agg(g, ['p'], col)
         ax.errorbar(s.p, s['mean'], yerr=[s['mean']-s['min'], s['max']-s['mean']], marker='o', capsize=3, label=a)
-    ax.set_xlabel('label corruption p'); ax.set_ylabel('steps to fit / steps with true labels'); ax.legend(fontsize=8)
-    return _save(fig, fn)
 
-def plot_fig1c(df, fn, caption=''):
+def plot_fig1b(df, fn=None, caption='', ax=None):
+    "Figure 1b: relative convergence time against label corruption"
+    fig, ax = _ax(ax, 'Relative convergence time (Figure 1b)')
+    _by_p(ax, relative_convergence(df), 'relative_time')
+    ax.set_xlabel('label corruption p'); ax.set_ylabel('steps to fit / steps with true labels'); ax.legend(fontsize=8)
+    return _save(fig, fn, caption)
+
+def plot_fig1c(df, fn=None, caption='', ax=None):
     "Figure 1c: test error at convergence against label corruption"
+    fig, ax = _ax(ax, 'Test error at convergence (Figure 1c)')
     d = df.copy(); d['p'] = d['corruption'].fillna(0.).astype(float); d['test_error'] = 1-d['test_acc']
-    fig, ax = _fig('Test error at convergence (Figure 1c)', caption)
-    for a, g in d.groupby('arch', sort=False):
-        s = _agg(g, ['p'], 'test_error')
-        ax.errorbar(s.p, s['mean'], yerr=[s['mean']-s['min'], s['max']-s['mean']], marker='o', capsize=3, label=a)
+    _by_p(ax, d, 'test_error')
     c = d['n_classes'].dropna().iloc[0] if 'n_classes' in d and d['n_classes'].notna().any() else 10
     ax.axhline(1-1/c, ls='--', c='0.5', lw=1, label='chance')
     ax.set_xlabel('label corruption p'); ax.set_ylabel('test error'); ax.set_ylim(0, 1); ax.legend(fontsize=8)
-    return _save(fig, fn)
+    return _save(fig, fn, caption)
 
-def plot_fig2b(df, fn, caption=''):
-    "Figure 2b: training and test accuracy against epochs, with and without BatchNorm"
-    fig, ax = _fig('Inception with and without BatchNorm (Figure 2b)', caption)
-    for i,(a, g) in enumerate(df.groupby('arch', sort=False)):
-        h = pd.DataFrame(g.iloc[0]['history'])
-        ax.plot(h['epoch'], h['train_acc'], c=f'C{i}', label=f'{a} train'); ax.plot(h['epoch'], h['test_acc'], c=f'C{i}', ls='--', label=f'{a} test')
+def _train_test_curves(ax, df, label):
+    for i,(_,r) in enumerate(df.iterrows()):
+        h = pd.DataFrame(r['history'])
+        ax.plot(h['epoch'], h['train_acc'], c=f'C{i}', label=f'{label(r)} train')
+        ax.plot(h['epoch'], h['test_acc'], c=f'C{i}', ls='--', label=f'{label(r)} test')
     ax.set_xlabel('epoch'); ax.set_ylabel('accuracy'); ax.set_ylim(0, 1.02); ax.legend(fontsize=8)
-    return _save(fig, fn)
 
-def plot_memorization(df, fn, caption=''):
+def plot_fig2b(df, fn=None, caption='', ax=None):
+    "Figure 2b: training and test accuracy against epochs, with and without BatchNorm"
+    fig, ax = _ax(ax, 'Inception with and without BatchNorm (Figure 2b)')
+    _train_test_curves(ax, df.drop_duplicates('arch'), lambda r: r['arch'])
+    return _save(fig, fn, caption)
+
+def plot_memorization(df, fn=None, caption='', ax=None):
     "Fraction of clean and of corrupted training examples fitted at least once, against epochs"
-    fig, ax = _fig('Memorization: clean vs corrupted examples', caption)
+    fig, ax = _ax(ax, 'Memorization: clean vs corrupted examples')
     for i,(_,r) in enumerate(df.iterrows()):
         h = pd.DataFrame(r['history'])
         ax.plot(h['epoch'], h['fitted_clean'], c=f'C{i}', label=f"{r['arch']} clean")
         ax.plot(h['epoch'], h['fitted_corrupted'], c=f'C{i}', ls='--', label=f"{r['arch']} corrupted (p={r['corruption']})")
     ax.set_xlabel('epoch'); ax.set_ylabel('fraction first fitted by this epoch'); ax.set_ylim(0, 1.02); ax.legend(fontsize=8)
-    return _save(fig, fn)
+    return _save(fig, fn, caption)
+
+# %% ../nbs/09_report.ipynb #cbf53b0e
+def plot_figure1(df_a, # Figure 1a's runs (`spec_results('fig1a', ...)`)
+                 df_bc, # Figure 1b/1c's runs
+                 fn, # PNG file
+                 caption='', # Text under the panels
+                ):
+    "Figure 1a, 1b and 1c in one PNG"
+    import matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axs = plt.subplots(1, 3, figsize=(14, 3.9))
+    plot_fig1a(df_a, ax=axs[0]); plot_fig1b(df_bc, ax=axs[1]); plot_fig1c(df_bc, ax=axs[2])
+    return _save(fig, fn, caption)
 
 # %% ../nbs/09_report.ipynb #c02d090c
 def table1_markdown(df, caption='')->str:

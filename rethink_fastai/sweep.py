@@ -35,7 +35,7 @@ def trainer_args(run:dict)->dict:
     "The arguments of `run_experiment` in a run dict (labels left out)"
     return {k:v for k,v in run.items() if k not in LABEL_KEYS}
 
-# %% ../nbs/08_sweep.ipynb #2fa71b0b
+# %% ../nbs/08_sweep.ipynb #eb2d45e1
 def _execute(run_fn, run:dict, quiet:bool)->dict:
     "Run one configuration in this process (the `local` executor)"
     return run_fn(**trainer_args(run), quiet=quiet)
@@ -46,12 +46,13 @@ def sweep(spec:str, # A registered spec (`SPECS`)
           executor:str='local', # Where runs execute: 'local'
           quiet:bool=True, # No per-run progress output (the sweep shows its own bar)
           spec_kwargs:dict=None, # Arguments of the spec itself, e.g. dict(archs=('mlp1x512',))
+          train_kwargs:dict=None, # Training settings for every run, e.g. dict(lr=0.1, gamma=1.)
           **scale, # Scale knobs for `spec_runs`: dataset, data, subset, epochs, seeds, device, precision
          )->'pd.DataFrame':
     "Run every run of `spec` not yet finished in `store`, recording each as it finishes; return the spec's finished runs"
     if executor!='local': raise ValueError(f"unknown executor {executor!r}: use 'local'")
     if run_fn is None: from rethink_fastai.learner import run_experiment as run_fn
-    runs = spec_runs(spec, spec_kwargs=spec_kwargs, **scale)
+    runs = spec_runs(spec, spec_kwargs=spec_kwargs, train_kwargs=train_kwargs, **scale)
     idents, keys, done = {}, [], 0
     with Store(store) as st:
         for run in progress_bar(runs, leave=False):
