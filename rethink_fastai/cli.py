@@ -168,7 +168,7 @@ def run(
           f"record: {Path(out)/'result.json'}")
     return rec
 
-# %% ../nbs/12_cli.ipynb #6a65c08a
+# %% ../nbs/12_cli.ipynb #3161829a
 @subcommand
 def sweep(
     spec:str, # table1, fig1a, fig1b, fig1c, fig2b, table4, memorization
@@ -177,7 +177,7 @@ def sweep(
     subset:int=None, # Class-stratified subset of this many training images
     epochs:int=None, # Epoch budget of each run
     seeds:Annotated[list, dict(nargs='+', type=int)]=(0,), # Seeds: one run per seed
-    archs:Annotated[list, dict(nargs='+')]=None, # Only these architectures (default: the spec's)
+    archs:Annotated[list, dict(nargs='+', type=str)]=None, # Only these architectures (default: the spec's)
     store:str='rethink_runs.sqlite', # The results store (SQLite)
     device:str=None, # Device (default: fastai's default)
     precision:str='fp32', # fp32, fp16 (CUDA) or bf16
@@ -196,7 +196,7 @@ def report(
     spec:str, # table1, fig1a, fig1b, fig1c, fig2b, table4, memorization
     store:str='rethink_runs.sqlite', # The results store (SQLite)
     out:str='rethink_report', # Folder for the PNG panel and the Markdown table
-    archs:Annotated[list, dict(nargs='+')]=None, # The architectures the sweep was given, if not the spec's
+    archs:Annotated[list, dict(nargs='+', type=str)]=None, # The architectures the sweep was given, if not the spec's
     dataset:str=None, # Report runs on this dataset (default: the scale with most runs)
     subset:int=None, # Report runs at this subset size
     epochs:int=None, # Report runs with this epoch budget
@@ -234,7 +234,7 @@ def kernel(
     res = kernel_report(dataset, data, n, gamma, labels, seed)
     print(json.dumps(res, indent=1)); return res
 
-# %% ../nbs/12_cli.ipynb #c9b3f060
+# %% ../nbs/12_cli.ipynb #36b6721d
 DEMO_SETTINGS = dict(
     digits=dict(arch='mlp1x512', subset=None, epochs=400, train_kwargs=dict(lr=0.1, gamma=1.), threads=1),
     mnist=dict(arch='mlp1x512', subset=5000, epochs=200, train_kwargs=dict(lr=0.1, gamma=1.), threads=None),
@@ -273,9 +273,9 @@ def demo(
     store = out/'runs.sqlite'
     t0 = time.time()
     kw = dict(dataset=dataset, data=data, subset=subset, epochs=epochs, seeds=tuple(seeds), train_kwargs=cfg['train_kwargs'])
-    _sweep('fig1a', store, spec_kwargs=dict(arch=arch), **kw)
+    _sweep('fig1a', store, spec_kwargs=dict(archs=(arch,)), **kw)
     _sweep('fig1b', store, spec_kwargs=dict(archs=(arch,)), **kw)
-    df_a = spec_results('fig1a', store, dict(arch=arch))
+    df_a = spec_results('fig1a', store, dict(archs=(arch,)))
     df_bc = spec_results('fig1b', store, dict(archs=(arch,)))
     cap = f"{arch} on {scale_caption(df_bc)}"
     figs = [plot_figure1(df_a, df_bc, out/'figure1.png', cap), plot_fig1a(df_a, out/'fig1a.png', cap),

@@ -72,7 +72,7 @@ def spec(f):
 def _run(arch, randomization='true_labels', corruption=None, wd=0., augment=None, **kw):
     return dict(arch=arch, randomization=randomization, corruption=corruption, wd=wd, augment=augment, **kw)
 
-# %% ../nbs/06_experiments.ipynb #d663d1d7
+# %% ../nbs/06_experiments.ipynb #5eee982f
 @spec
 def table1(archs=('inception_small','inception_small_nobn','alexnet_small','mlp3x512','mlp1x512')):
     "Table 1: random crop on/off x weight decay on/off with true labels, and random labels, for each model"
@@ -82,9 +82,9 @@ def table1(archs=('inception_small','inception_small_nobn','alexnet_small','mlp3
     return runs
 
 @spec
-def fig1a(arch='inception_small'):
+def fig1a(archs=('inception_small',)):
     "Figure 1a: learning curves for true labels, random labels, shuffled pixels, random pixels and Gaussian"
-    return [_run(arch, r) for r in ('true_labels','random_labels','shuffled_pixels','random_pixels','gaussian')]
+    return [_run(a, r) for a in archs for r in ('true_labels','random_labels','shuffled_pixels','random_pixels','gaussian')]
 
 def _corruption_runs(archs):
     return [_run(a, 'partial_labels', corruption=p) if 0<p<1 else _run(a, 'true_labels' if p==0 else 'random_labels')

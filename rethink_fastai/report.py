@@ -174,13 +174,13 @@ def plot_figure1(df_a, # Figure 1a's runs (`spec_results('fig1a', ...)`)
     plot_fig1a(df_a, ax=axs[0]); plot_fig1b(df_bc, ax=axs[1]); plot_fig1c(df_bc, ax=axs[2])
     return _save(fig, fn, caption)
 
-# %% ../nbs/09_report.ipynb #c02d090c
+# %% ../nbs/09_report.ipynb #d875fc6e
 def table1_markdown(df, caption='')->str:
     "Table 1, ours beside the paper's (train and test accuracy, %)"
     lines = ['| model | random crop | weight decay | labels | train (ours) | test (ours) | train (paper) | test (paper) |',
              '|---|---|---|---|---|---|---|---|']
     for a,crop,wd,labels,ptr,pte in PAPER_TABLE1:
-        g = df[(df.arch==a) & (df.randomization==labels) & (df.wd.fillna(0)>0)==wd] if len(df) else df
+        g = df[(df.arch==a) & (df.randomization==labels) & ((df.wd.fillna(0)>0)==wd)] if len(df) else df
         g = g[(g.augment.fillna('')=='crop')==crop] if len(g) else g
         ours = [_pct(g[c].mean(), g[c].min(), g[c].max(), len(g)) if len(g) else '-' for c in ('train_acc','test_acc')]
         lines.append(f"| {a} | {'yes' if crop else 'no'} | {'yes' if wd else 'no'} | {labels.replace('_',' ')} | {ours[0]} | {ours[1]} | {ptr:.2f} | {pte:.2f} |")

@@ -10,7 +10,7 @@ def test_demo_on_digits(tmp_path):
     for f in ('figure1.png', 'fig1a.png', 'fig1b.png', 'fig1c.png', 'demo.md', 'runs.sqlite'):
         assert (tmp_path/f).stat().st_size > 1000, f
     from rethink_fastai.report import spec_results, relative_convergence
-    a = spec_results('fig1a', tmp_path/'runs.sqlite', dict(arch='mlp1x512'))
+    a = spec_results('fig1a', tmp_path/'runs.sqlite', dict(archs=('mlp1x512',)))
     bc = relative_convergence(spec_results('fig1b', tmp_path/'runs.sqlite', dict(archs=('mlp1x512',))))
     assert len(a) == 5 and len(bc) == 6
     # every randomization is fitted perfectly ...
