@@ -234,7 +234,7 @@ def kernel(
     res = kernel_report(dataset, data, n, gamma, labels, seed)
     print(json.dumps(res, indent=1)); return res
 
-# %% ../nbs/12_cli.ipynb #36b6721d
+# %% ../nbs/12_cli.ipynb #2a22d4ae
 DEMO_SETTINGS = dict(
     digits=dict(arch='mlp1x512', subset=None, epochs=400, train_kwargs=dict(lr=0.1, gamma=1.), threads=1),
     mnist=dict(arch='mlp1x512', subset=5000, epochs=200, train_kwargs=dict(lr=0.1, gamma=1.), threads=None),
@@ -250,7 +250,7 @@ def demo_table(df_a, df_bc)->'pd.DataFrame':
     def what(r):
         return f"labels, p={r.corruption:g}" if r.randomization in ('true_labels','partial_labels','random_labels') else r.randomization.replace('_',' ')
     return pd.DataFrame(dict(run=[what(r) for r in rows.itertuples()], epochs_to_fit=rows.epochs_to_fit.values, steps_to_fit=rows.steps_to_fit.values,
-                             relative_time=[rc.get(k) for k in rows.key], train_acc=rows.train_acc.round(4).values,
+                             relative_time=[None if rc.get(k) is None or rc.get(k)!=rc.get(k) else round(rc.get(k), 3) for k in rows.key], train_acc=rows.train_acc.round(4).values,
                              test_acc=rows.test_acc.round(4).values, seconds=rows.seconds.round(1).values))
 
 @subcommand
