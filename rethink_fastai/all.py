@@ -7,11 +7,21 @@ Docs: https://rethink-fastai.github.io/rethink_fastai/all.html.md"""
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/99_all.ipynb #3df6f223
-from . import data as _data, randomize as _randomize, loaders as _loaders, store as _store
+# %% ../nbs/99_all.ipynb #214ea253
+from . import (data as _data, randomize as _randomize, loaders as _loaders, models as _models,
+    callbacks as _callbacks, learner as _learner, experiments as _experiments, store as _store, sweep as _sweep,
+    report as _report, theory as _theory)
 from .data import *
 from .randomize import *
 from .loaders import *
+from .models import *
+from .callbacks import *
+from .learner import *
+from .experiments import *
 from .store import *
+from .sweep import *
+from .report import *
+from .theory import *
 
-__all__ = [n for m in (_data, _randomize, _loaders, _store) for n in m.__all__]
+__all__ = list(dict.fromkeys(n for m in (_data, _randomize, _loaders, _models, _callbacks, _learner, _experiments,
+                                         _store, _sweep, _report, _theory) for n in m.__all__))

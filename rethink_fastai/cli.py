@@ -234,7 +234,7 @@ def kernel(
     res = kernel_report(dataset, data, n, gamma, labels, seed)
     print(json.dumps(res, indent=1)); return res
 
-# %% ../nbs/12_cli.ipynb #2a22d4ae
+# %% ../nbs/12_cli.ipynb #7c6a0a85
 DEMO_SETTINGS = dict(
     digits=dict(arch='mlp1x512', subset=None, epochs=400, train_kwargs=dict(lr=0.1, gamma=1.), threads=1),
     mnist=dict(arch='mlp1x512', subset=5000, epochs=200, train_kwargs=dict(lr=0.1, gamma=1.), threads=None),
@@ -244,8 +244,8 @@ DEMO_SETTINGS = dict(
 def demo_table(df_a, df_bc)->'pd.DataFrame':
     "One row per run of the demo: what was randomized, when it fitted, how it generalizes"
     import pandas as pd
-    from rethink_fastai.report import relative_convergence
-    rc = relative_convergence(df_bc).set_index('key')['relative_time']
+    from rethink_fastai.learner import relative_convergence
+    rc = relative_convergence(df_bc).set_index('key')['relative_steps']
     rows = pd.concat([df_a, df_bc]).drop_duplicates('key')
     def what(r):
         return f"labels, p={r.corruption:g}" if r.randomization in ('true_labels','partial_labels','random_labels') else r.randomization.replace('_',' ')
