@@ -17,7 +17,7 @@ from .randomize import RANDOMIZATIONS, randomize
 
 # %% auto #0
 __all__ = ['SUBCOMMANDS', 'DEMO_SETTINGS', 'subcommand', 'rethink', 'describe', 'data', 'data_shape', 'models', 'run', 'sweep',
-           'report', 'depth2', 'kernel', 'demo_table', 'demo']
+           'report', 'bench', 'depth2', 'kernel', 'demo_table', 'demo']
 
 # %% ../nbs/12_cli.ipynb #eeec12de
 SUBCOMMANDS = {}
@@ -168,7 +168,7 @@ def run(
           f"record: {Path(out)/'result.json'}")
     return rec
 
-# %% ../nbs/12_cli.ipynb #3161829a
+# %% ../nbs/12_cli.ipynb #7c8a5ef7
 @subcommand
 def sweep(
     spec:str, # table1, fig1a, fig1b, fig1c, fig2b, table4, memorization
@@ -181,12 +181,15 @@ def sweep(
     store:str='rethink_runs.sqlite', # The results store (SQLite)
     device:str=None, # Device (default: fastai's default)
     precision:str='fp32', # fp32, fp16 (CUDA) or bf16
+    executor:str='local', # local, ray (a Ray cluster, or a local one), slurm (submitit)
+    address:str=None, # Ray cluster address (for --executor ray; default: start a local cluster)
     quiet:bool=False, # No progress bar
 ):
     "Run every run of a spec not yet in the store, recording each as it finishes"
     from rethink_fastai.sweep import sweep as _sweep
     df = _sweep(spec, store, spec_kwargs=dict(archs=tuple(archs)) if archs else None, dataset=dataset, data=data, subset=subset,
-                epochs=epochs, seeds=tuple(seeds), device=device, precision=precision)
+                epochs=epochs, seeds=tuple(seeds), device=device, precision=precision, executor=executor,
+                executor_kwargs=dict(address=address) if address else None)
     cols = [c for c in ('arch','randomization','corruption','wd','augment','seed','epochs_to_fit','train_acc','test_acc','stopped_because') if c in df]
     if not quiet and len(df): print(df[cols].to_string(index=False))
     return df
@@ -206,6 +209,18 @@ def report(
     res = _report(spec, store, out, spec_kwargs=dict(archs=tuple(archs)) if archs else None, dataset=dataset, subset=subset, epochs=epochs)
     print(json.dumps(res, indent=1))
     return res
+
+# %% ../nbs/12_cli.ipynb #a90241ba
+@subcommand
+def bench(
+    data:str=None, # CIFAR-10 archive or folder (default: synthetic tensors of CIFAR-10's shape)
+    subset:int=None, # Train on a class-stratified subset of this many images (default: all)
+    epochs:int=2, # Steady epochs timed per contender, after a first one reported apart
+    out:str='rethink_bench', # Folder for bench.json, bench.md, bench.png and profiles
+):
+    "Time the kit against a hand-written loop and fastai's default pipeline: bench.json, a table and a plot"
+    from rethink_fastai.bench import bench as _bench
+    return _bench(data=data, subset=subset, epochs=epochs, out=out)
 
 # %% ../nbs/12_cli.ipynb #d66d27c0
 @subcommand
