@@ -19,10 +19,11 @@ from .store import Store, run_key
 __all__ = ['LABEL_KEYS', 'EXECUTORS', 'DATASET_HOOKS', 'register_dataset', 'data_identity', 'full_config', 'trainer_args',
            'register_executor', 'local_executor', 'load_plugins', 'sweep']
 
-# %% ../nbs/08_sweep.ipynb #37677685
+# %% ../nbs/08_sweep.ipynb #6902d3a3
 LABEL_KEYS = ('regularizer',)
 
-EXECUTORS, DATASET_HOOKS = {}, {}
+EXECUTORS = {} # name -> executor (see `register_executor`)
+DATASET_HOOKS = {} # dataset name -> its identity and run functions (see `register_dataset`)
 
 def register_dataset(name:str, # The `dataset` name runs use
                      identity:callable, # `identity(data, subset, seed)`: the identity of the data a run trains on
