@@ -388,10 +388,10 @@ def time_loads(data:str, # CIFAR-10 archive or folder
     finally: shutil.rmtree(d, ignore_errors=True)
     return dict(first_s=runs[0]['seconds'], second_s=runs[1]['seconds'], n_train=runs[0]['n_train'], n_test=runs[0]['n_test'])
 
-# %% ../nbs/11_bench.ipynb #9897f44e
+# %% ../nbs/11_bench.ipynb #71ca7ca2
 def _sizes(arch, subset, inception_subset, device)->tuple:
     "Training images (None: all) and test images kept (None: all) for `arch`"
-    n = subset
+    n = subset.get(arch) if isinstance(subset, dict) else subset
     if inception_subset and arch.startswith('inception') and torch.device(device).type=='cpu':
         n = min(n or inception_subset, inception_subset)
     return n, (None if n is None else max(n//5, 100))
@@ -414,10 +414,10 @@ def _machine()->dict:
     return dict(cpu=cpu, cores=os.cpu_count(), torch=torch.__version__, fastai=fastai.__version__, python=platform.python_version(),
                 cuda=torch.cuda.is_available(), gpu=torch.cuda.get_device_name() if torch.cuda.is_available() else None)
 
-# %% ../nbs/11_bench.ipynb #676de8f8
+# %% ../nbs/11_bench.ipynb #a55f245f
 def bench(
     data:str=None, # CIFAR-10 archive or folder (default: synthetic tensors of CIFAR-10's shape)
-    subset:int=None, # Train every model on a class-stratified subset of this many images (default: all)
+    subset:int|dict=None, # Train on a class-stratified subset of this many images (default: all), or a dict model -> images
     epochs:int=2, # Steady epochs timed per contender, after a first one reported apart
     out:str='rethink_bench', # Folder for bench.json, bench.md, bench.png, logs and profiles
     models:tuple=BENCH_MODELS, # `rethink_model` names
