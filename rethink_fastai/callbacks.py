@@ -60,7 +60,7 @@ def eval_loader(dl, # A fastai `TfmdDL` (usually `dls.train`)
     if isinstance(ds, Datasets): ds = Datasets(tls=[tl._new(tl.items, split_idx=1) for tl in ds.tls], n_inp=ds.n_inp)
     return dl.new(ds, shuffle=False, drop_last=False, bs=bs or dl.bs)
 
-# %% ../nbs/04_callbacks.ipynb #0581957f
+# %% ../nbs/04_callbacks.ipynb #c011eca1
 EVAL_NAMES = ('train_eval_loss', 'train_eval_acc')
 
 def _level_key(level:float)->str: return f'{level:g}'
@@ -89,7 +89,7 @@ class ConvergenceRecorder(Callback):
 
     # --- state, for checkpoints ---
     _state = ('epoch_done', 'step', 'seconds', 'eval_seconds', 'history', 'step_loss', 'step_acc', 'first_fit', 'fit_since', 'marks')
-    def state_dict(self)->dict: return {k: getattr(self, k) for k in self._state}
+    def state_dict(self)->dict: return {k: getattr(self, k) for k in self._state} | dict(seconds=self.elapsed) # the clock, also mid-fit
     def load_state_dict(self, sd:dict):
         "Restore a saved state; the next `fit` continues this record instead of starting a new one"
         self.reset()
