@@ -7,8 +7,12 @@ def test_demo_on_digits(tmp_path):
     exe = shutil.which('rethink') or str(Path(sys.executable).parent/'rethink')
     r = subprocess.run([exe, 'demo', '--out', str(tmp_path)], capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
-    for f in ('figure1.png', 'fig1a.png', 'fig1b.png', 'fig1c.png', 'demo.md', 'runs.sqlite'):
+    for f in ('figure1.png', 'fig1a.png', 'fig1b.png', 'fig1c.png', 'runs.sqlite'):
         assert (tmp_path/f).stat().st_size > 1000, f
+    # the table: a title, a header, a rule, then one row per distinct run (5 of Figure 1a; p=0.2..0.8 of 1b)
+    rows = [l for l in (tmp_path/'demo.md').read_text().splitlines() if l.startswith('| ')][2:]
+    assert [r.split(' | ')[0] for r in rows] == ['| labels, p=0', '| labels, p=1', '| shuffled pixels', '| random pixels', '| gaussian',
+                                              '| labels, p=0.2', '| labels, p=0.4', '| labels, p=0.6', '| labels, p=0.8'], rows
     from rethink_fastai.report import spec_results
     from rethink_fastai.learner import relative_convergence
     a = spec_results('fig1a', tmp_path/'runs.sqlite', dict(archs=('mlp1x512',)))
