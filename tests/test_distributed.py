@@ -60,3 +60,21 @@ def test_two_processes_match_one(tmp_path):
     assert m2['corrupted_idx'] == m1['corrupted_idx'] and m2['first_fit_epoch'] == m1['first_fit_epoch']
     for k in ('identity', 'realized_corruption', 'n_train', 'bs', 'stopped_because'): assert two[k] == one[k], k
     for k in ('train_acc', 'test_acc', 'train_loss', 'test_loss'): assert two[k] == pytest.approx(one[k], rel=1e-4), k
+
+def test_rethink_run_gpus(tmp_path):
+    "`rethink run --gpus 2 --device cpu` relaunches itself in two gloo processes; rank 0 alone writes and prints"
+    import shutil
+    exe = shutil.which('rethink') or str(Path(sys.executable).parent/'rethink')
+    args = ['run', '--dataset', 'digits', '--randomization', 'random_labels', '--epochs', '2', '--no-until-fit', '--seed', '1',
+            '--lr', '0.05', '--device', 'cpu', '--quiet']
+    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+    runs = {}
+    for name, extra in (('two', ['--gpus', '2']), ('one', [])):
+        p = subprocess.run([exe, *args, '--out', str(tmp_path/name), *extra], env=env, capture_output=True, text=True, timeout=400)
+        assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+        assert p.stdout.count('record: ') == 1, p.stdout[-3000:]
+        runs[name] = json.loads((tmp_path/name/'result.json').read_text())
+    two, one = runs['two'], runs['one']
+    assert two['processes'] == 2 and 'processes' not in one
+    assert two['epochs'] == one['epochs'] == 2 and two['steps'] == one['steps'] and two['identity'] == one['identity']
+    for k in ('train_acc', 'test_acc', 'train_loss', 'test_loss'): assert two[k] == pytest.approx(one[k], rel=1e-4), k

@@ -44,3 +44,16 @@ def test_table2_end_to_end(tmp_path, capsys):
     capsys.readouterr()
     sweep('table2', store, **kw)                               # resume: nothing left to do
     assert '0 run(s) trained' in capsys.readouterr().out
+
+def test_rethink_run_imagenet(tmp_path, capsys):
+    "`rethink run --dataset imagenet` trains through the plugin's run function, streaming the folder, with top-5"
+    import json, torch
+    from rethink_fastai.cli import rethink
+    torch.set_num_threads(1)
+    root = write_ilsvrc(tmp_path/'ILSVRC2012')
+    rc = rethink(['run', '--dataset', 'imagenet', '--data', str(root), '--arch', 'resnet18', '--randomization', 'random_labels',
+                  '--epochs', '1', '--no-until-fit', '--bs', '4', '--device', 'cpu', '--quiet', '--out', str(tmp_path/'run')])
+    assert rc == 0, capsys.readouterr()
+    r = json.loads((tmp_path/'run'/'result.json').read_text())
+    assert r['dataset'] == 'imagenet' and r['arch'] == 'resnet18' and r['n_train'] == 12 and r['steps'] == 3
+    assert r['train_top5'] == 1 and r['realized_corruption'] > 0
