@@ -184,7 +184,7 @@ def run(
           f"record: {Path(out)/'result.json'}")
     return rec
 
-# %% ../nbs/12_cli.ipynb #38f8983f
+# %% ../nbs/12_cli.ipynb #be4a8d3c
 @subcommand
 def sweep(
     spec:str, # table1, fig1a, fig1b, fig1c, fig2b, table4, memorization
@@ -192,8 +192,8 @@ def sweep(
     data:str=None, # Local folder or archive holding the dataset
     subset:int=None, # Class-stratified subset of this many training images
     epochs:int=None, # Epoch budget of each run
-    seeds:Annotated[list, dict(nargs='+', type=int)]=(0,), # Seeds: one run per seed
-    archs:Annotated[list, dict(nargs='+', type=str)]=None, # Only these architectures (default: the spec's)
+    seeds:Annotated[list, dict(nargs='+', type=int, metavar='SEED')]=(0,), # Seeds: one run per seed
+    archs:Annotated[list, dict(nargs='+', type=str, metavar='ARCH')]=None, # Only these architectures (default: the spec's)
     store:str='rethink_runs.sqlite', # The results store (SQLite)
     device:str=None, # Device (default: fastai's default)
     precision:str='fp32', # fp32, fp16 (CUDA) or bf16
@@ -228,7 +228,7 @@ def report(
     spec:str, # table1, fig1a, fig1b, fig1c, fig2b, table4, memorization
     store:str='rethink_runs.sqlite', # The results store (SQLite)
     out:str='rethink_report', # Folder for the PNG panel and the Markdown table
-    archs:Annotated[list, dict(nargs='+', type=str)]=None, # The architectures the sweep was given, if not the spec's
+    archs:Annotated[list, dict(nargs='+', type=str, metavar='ARCH')]=None, # The architectures the sweep was given, if not the spec's
     dataset:str=None, # Report runs on this dataset (default: the scale with most runs)
     subset:int=None, # Report runs at this subset size
     epochs:int=None, # Report runs with this epoch budget
@@ -278,7 +278,7 @@ def kernel(
     res = kernel_report(dataset, data, n, gamma, labels, seed)
     print(json.dumps(res, indent=1)); return res
 
-# %% ../nbs/12_cli.ipynb #7c6a0a85
+# %% ../nbs/12_cli.ipynb #ccafe382
 DEMO_SETTINGS = dict(
     digits=dict(arch='mlp1x512', subset=None, epochs=400, train_kwargs=dict(lr=0.1, gamma=1.), threads=1),
     mnist=dict(arch='mlp1x512', subset=5000, epochs=200, train_kwargs=dict(lr=0.1, gamma=1.), threads=None),
@@ -304,7 +304,7 @@ def demo(
     arch:str=None, # Model (default: mlp1x512)
     subset:int=None, # Training images (default: all of digits; 5,000 of MNIST; 2,000 of CIFAR-10)
     epochs:int=None, # Epoch budget of each run (runs stop once fitted)
-    seeds:Annotated[list, dict(nargs='+', type=int)]=(0,), # Seeds: one run per seed
+    seeds:Annotated[list, dict(nargs='+', type=int, metavar='SEED')]=(0,), # Seeds: one run per seed
     out:str='rethink_demo', # Folder for the store, the PNG panels and the table
 ):
     "The paper's Figure 1 in miniature: five randomizations and a label-corruption sweep, table and PNG panels"
