@@ -17,7 +17,7 @@ from .randomize import RANDOMIZATIONS, randomize
 
 # %% auto #0
 __all__ = ['SUBCOMMANDS', 'DEMO_SETTINGS', 'subcommand', 'rethink', 'describe', 'data', 'data_shape', 'models', 'run', 'sweep',
-           'report', 'bench', 'depth2', 'kernel', 'demo_table', 'demo']
+           'report', 'parse_subset', 'bench', 'depth2', 'kernel', 'demo_table', 'demo']
 
 # %% ../nbs/12_cli.ipynb #eeec12de
 SUBCOMMANDS = {}
@@ -239,17 +239,29 @@ def report(
     print(json.dumps(res, indent=1))
     return res
 
-# %% ../nbs/12_cli.ipynb #a90241ba
+# %% ../nbs/12_cli.ipynb #dddaa3b2
+def parse_subset(s:str|int|None)->int|dict|None:
+    "`--subset` of `rethink bench`: None, N (every model), or 'model=N,model=N' (a dict)"
+    if s is None or isinstance(s, int): return s
+    if '=' not in s: return int(s)
+    try: return {k.strip(): int(v) for k,v in (kv.split('=') for kv in s.split(',') if kv.strip())}
+    except ValueError: raise ValueError(f"--subset {s!r}: use N, or model=N pairs separated by commas") from None
+
+# %% ../nbs/12_cli.ipynb #a524b9b2
 @subcommand
 def bench(
     data:str=None, # CIFAR-10 archive or folder (default: synthetic tensors of CIFAR-10's shape)
-    subset:int=None, # Train on a class-stratified subset of this many images (default: all)
+    subset:str=None, # Training images: N for every model, or per model as 'alexnet_small=10000,mlp1x512=50000' (default: all)
+    inception_subset:int=5000, # Training images for the Inceptions on a CPU (0: as the others)
+    models:str='mlp1x512,alexnet_small,inception_small', # Models, comma-separated
     epochs:int=2, # Steady epochs timed per contender, after a first one reported apart
+    threads:int=None, # torch threads in every contender (default: torch's default here)
     out:str='rethink_bench', # Folder for bench.json, bench.md, bench.png and profiles
 ):
     "Time the kit against a hand-written loop and fastai's default pipeline: bench.json, a table and a plot"
     from rethink_fastai.bench import bench as _bench
-    return _bench(data=data, subset=subset, epochs=epochs, out=out)
+    return _bench(data=data, subset=parse_subset(subset), inception_subset=inception_subset or None, models=models,
+                  epochs=epochs, threads=threads, out=out)
 
 # %% ../nbs/12_cli.ipynb #d66d27c0
 @subcommand
