@@ -25,3 +25,15 @@ def test_bench_tiny(tmp_path):
     assert 'recorder_eval_s' in kit and 'fit_epoch_s' in fa and fa['num_workers'] >= 0 and kit['setup_s'] > 0
     for p in m['profiles']: assert (tmp_path/p).read_text().startswith('one training epoch')
     assert {t['figure'] for t in j['targets']} == {'kit_over_limit_time', 'fastai_default_over_kit_time', 'kit_over_limit_rss'}
+
+def test_rethink_bench_command(tmp_path):
+    "`rethink bench` from the command line: per-model subsets, one model, the files written"
+    import os, shutil, subprocess, sys
+    from pathlib import Path
+    exe = shutil.which('rethink') or str(Path(sys.executable).parent/'rethink')
+    r = subprocess.run([exe, 'bench', '--subset', 'mlp1x512=200', '--models', 'mlp1x512', '--epochs', '1', '--threads', '1',
+                        '--out', str(tmp_path)], capture_output=True, text=True, timeout=600, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    j = json.loads((tmp_path/'bench.json').read_text())
+    assert j['settings']['subset'] == {'mlp1x512': 200} and list(j['models']) == ['mlp1x512'] and j['models']['mlp1x512']['n_train'] == 200
+    assert (tmp_path/'bench.png').exists() and (tmp_path/'bench.md').exists()
