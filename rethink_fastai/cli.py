@@ -184,10 +184,10 @@ def run(
           f"record: {Path(out)/'result.json'}")
     return rec
 
-# %% ../nbs/12_cli.ipynb #be4a8d3c
+# %% ../nbs/12_cli.ipynb #78a35c14
 @subcommand
 def sweep(
-    spec:str, # table1, fig1a, fig1b, fig1c, fig2b, table4, memorization
+    spec:str, # table1, fig1a, fig1b, fig1c, fig2b, table4, memorization, table2 (ImageNet)
     dataset:str='cifar10', # Dataset name or path
     data:str=None, # Local folder or archive holding the dataset
     subset:int=None, # Class-stratified subset of this many training images
@@ -225,7 +225,7 @@ def sweep(
 
 @subcommand
 def report(
-    spec:str, # table1, fig1a, fig1b, fig1c, fig2b, table4, memorization
+    spec:str, # table1, fig1a, fig1b, fig1c, fig2b, table4, memorization, table2 (ImageNet)
     store:str='rethink_runs.sqlite', # The results store (SQLite)
     out:str='rethink_report', # Folder for the PNG panel and the Markdown table
     archs:Annotated[list, dict(nargs='+', type=str, metavar='ARCH')]=None, # The architectures the sweep was given, if not the spec's

@@ -15,7 +15,7 @@ from .store import Store
 from .learner import relative_convergence
 
 # %% auto #0
-__all__ = ['SCALE_KEYS', 'spec_results', 'scale_caption', 'plot_fig1a', 'plot_fig1b', 'plot_fig1c', 'plot_fig2b',
+__all__ = ['SCALE_KEYS', 'TABLES', 'spec_results', 'scale_caption', 'plot_fig1a', 'plot_fig1b', 'plot_fig1c', 'plot_fig2b',
            'plot_memorization', 'plot_figure1', 'table1_markdown', 'table4_markdown', 'runs_markdown', 'md_table',
            'report']
 
@@ -205,9 +205,9 @@ def md_table(df:pd.DataFrame)->str:
     rows = [list(map(str, df.columns)), ['---']*df.shape[1]] + [[fmt(v) for v in r] for r in df.itertuples(index=False)]
     return '\n'.join('| ' + ' | '.join(r) + ' |' for r in rows) + '\n'
 
-# %% ../nbs/09_report.ipynb #0c9857a2
+# %% ../nbs/09_report.ipynb #aa562d30
 _plots = dict(fig1a=plot_fig1a, fig1b=plot_fig1b, fig1c=plot_fig1c, fig2b=plot_fig2b, memorization=plot_memorization)
-_tables = dict(table1=table1_markdown, table4=table4_markdown)
+TABLES = dict(table1=table1_markdown, table4=table4_markdown) # spec -> `f(df, caption)`, its table beside the paper's; plugins add theirs (`imagenet`: table2)
 
 def report(spec:str, # A registered spec
            store:str|Path='rethink_runs.sqlite', # The results store
@@ -216,6 +216,8 @@ def report(spec:str, # A registered spec
            **scale, # `dataset`, `subset`, `epochs` to choose one scale of runs
           )->dict:
     "Draw the paper's panel for `spec` (PNG) and write its table (Markdown) from the finished runs in `store`"
+    from rethink_fastai.sweep import load_plugins
+    load_plugins()  # specs and tables of the optional modules (table2)
     if spec not in SPECS: raise ValueError(f"unknown spec {spec!r}: use one of {', '.join(SPECS)}")
     df = spec_results(spec, store, spec_kwargs, **scale)
     if not len(df): raise ValueError(f"no finished runs of {spec!r} in {store}: run `rethink sweep {spec}` first")
@@ -223,6 +225,6 @@ def report(spec:str, # A registered spec
     cap = f"{spec}: {scale_caption(df)}"
     res = dict(spec=spec, caption=cap, n_runs=len(df))
     if spec in _plots: res['figure'] = str(_plots[spec](df, out/f'{spec}.png', cap))
-    md = f"# {spec}\n\n" + (_tables[spec](df, cap) if spec in _tables else f"{cap}\n\n") + "\n## Runs\n\n" + runs_markdown(df)
+    md = f"# {spec}\n\n" + (TABLES[spec](df, cap) if spec in TABLES else f"{cap}\n\n") + "\n## Runs\n\n" + runs_markdown(df)
     (out/f'{spec}.md').write_text(md); res['table'] = str(out/f'{spec}.md')
     return res

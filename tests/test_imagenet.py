@@ -44,6 +44,14 @@ def test_table2_end_to_end(tmp_path, capsys):
     capsys.readouterr()
     sweep('table2', store, **kw)                               # resume: nothing left to do
     assert '0 run(s) trained' in capsys.readouterr().out
+    # the report: ours beside the paper's, one row per row of Table 2, with our top-1/top-5 figures filled in
+    from rethink_fastai.report import report
+    rep = report('table2', store, tmp_path/'report', dataset='imagenet')
+    rows = [l for l in Path(rep['table']).read_text().splitlines() if l.startswith('| true labels') or l.startswith('| random labels')]
+    assert len(rows) >= 7 and rep['n_runs'] == 7
+    for l in rows[:7]:
+        cells = [c.strip() for c in l.strip('|').split('|')]
+        assert len(cells) == 12 and cells[5] == '100.00' and '-' not in cells[4:8], l    # top-5 train: 3 classes
 
 def test_rethink_run_imagenet(tmp_path, capsys):
     "`rethink run --dataset imagenet` trains through the plugin's run function, streaming the folder, with top-5"
