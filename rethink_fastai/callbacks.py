@@ -60,7 +60,7 @@ def eval_loader(dl, # A fastai `TfmdDL` (usually `dls.train`)
     if isinstance(ds, Datasets): ds = Datasets(tls=[tl._new(tl.items, split_idx=1) for tl in ds.tls], n_inp=ds.n_inp)
     return dl.new(ds, shuffle=False, drop_last=False, bs=bs or dl.bs)
 
-# %% ../nbs/04_callbacks.ipynb #c011eca1
+# %% ../nbs/04_callbacks.ipynb #e6e9f4c8
 EVAL_NAMES = ('train_eval_loss', 'train_eval_acc')
 
 def _level_key(level:float)->str: return f'{level:g}'
@@ -112,18 +112,25 @@ class ConvergenceRecorder(Callback):
             if cb is not None and getattr(cb, 'autocast', None) is not None: return cb.autocast
         return contextlib.nullcontext()
 
-    def evaluate(self, dl)->tuple:
-        "Per-example losses and predicted classes of the model on `dl`, in `eval` mode (both on the CPU)"
-        model, was = self.model, self.model.training
-        losses, preds = [], []
+    def eval_batches(self, dl, model=None):
+        "Yield `(logits, targets)` per batch of `dl`: `model` (default: the learner's) in `eval` mode, without gradients, under training's autocast"
+        model = self.model if model is None else model
+        was = model.training
         model.eval()
         try:
             with torch.no_grad(), self.learn.loss_not_reduced(), self._autocast():
-                for b in dl:
-                    xb, yb = b[:-1], b[-1]
-                    p = to_float(model(*xb))
-                    losses.append(self.learn.loss_func(p, yb).float().flatten()); preds.append(p.argmax(-1).flatten())
+                for b in dl: yield to_float(model(*b[:-1])), b[-1]
         finally: model.train(was)
+
+    def loss_pred(self, p, yb)->tuple:
+        "Per-example losses and predicted classes of one batch of logits `p`"
+        return self.learn.loss_func(p, yb).float().flatten(), p.argmax(-1).flatten()
+
+    def evaluate(self, dl)->tuple:
+        "Per-example losses and predicted classes of the model on `dl`, in `eval` mode (both on the CPU)"
+        losses, preds = [], []
+        for p, yb in self.eval_batches(dl):
+            l, c = self.loss_pred(p, yb); losses.append(l); preds.append(c)
         return torch.cat(losses).cpu(), torch.cat(preds).cpu()
 
     # --- fastai events ---

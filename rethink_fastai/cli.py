@@ -184,7 +184,7 @@ def run(
           f"record: {Path(out)/'result.json'}")
     return rec
 
-# %% ../nbs/12_cli.ipynb #78a35c14
+# %% ../nbs/12_cli.ipynb #786ab8f2
 @subcommand
 def sweep(
     spec:str, # table1, fig1a, fig1b, fig1c, fig2b, table4, memorization, table2 (ImageNet)
@@ -213,9 +213,8 @@ def sweep(
               partition=partition, timeout_min=timeout_min, folder=folder)
     ex = {k:(int(v) if k=='gpus_per_run' and v==int(v) else v) for k,v in ex.items() if v is not None}
     load_plugins()
-    if executor not in EXECUTORS: raise ValueError(f"unknown executor {executor!r}: use one of {', '.join(EXECUTORS)}")
-    ps = inspect.signature(EXECUTORS[executor]).parameters
-    bad = ['--'+k.replace('_','-') for k in ex if k not in ps or ps[k].kind is inspect.Parameter.VAR_KEYWORD]
+    ps = inspect.signature(EXECUTORS[executor]).parameters if executor in EXECUTORS else {} # an unknown executor is `sweep`'s error
+    bad = ['--'+k.replace('_','-') for k in ex if ps and (k not in ps or ps[k].kind is inspect.Parameter.VAR_KEYWORD)]
     if bad: raise ValueError(f"{', '.join(bad)}: not an option of --executor {executor}")
     df = _sweep(spec, store, spec_kwargs=dict(archs=tuple(archs)) if archs else None, dataset=dataset, data=data, subset=subset,
                 epochs=epochs, seeds=tuple(seeds), device=device, precision=precision, executor=executor, executor_kwargs=ex)

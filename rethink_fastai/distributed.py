@@ -117,7 +117,7 @@ class ShardedDL(DistributedDL):
         out[pos] = vals
         return out
 
-# %% ../nbs/13_distributed.ipynb #5be9819c
+# %% ../nbs/13_distributed.ipynb #3f8b5825
 class DistributedRecorder(ConvergenceRecorder):
     "`ConvergenceRecorder` whose evaluations run on each rank's shard and are gathered; with top-k accuracies"
     def __init__(self,
@@ -136,17 +136,10 @@ class DistributedRecorder(ConvergenceRecorder):
 
     def evaluate(self, dl)->tuple:
         "Per-example losses and predicted classes on all of `dl` (gathered over ranks), in `eval` mode, on the CPU"
-        model = getattr(self.model, 'module', self.model) # not the DDP wrapper: no collective per batch
-        was, losses, preds, hits = model.training, [], [], []
-        model.eval()
-        try:
-            with torch.no_grad(), self.learn.loss_not_reduced(), self._autocast():
-                for b in dl:
-                    xb, yb = b[:-1], b[-1]
-                    p = to_float(model(*xb))
-                    losses.append(self.learn.loss_func(p, yb).float().flatten()); preds.append(p.argmax(-1).flatten())
-                    if self.topk: hits.append(p.topk(min(max(self.topk), p.shape[-1]), -1).indices == yb[:,None])
-        finally: model.train(was)
+        losses, preds, hits = [], [], []
+        for p, yb in self.eval_batches(dl, getattr(self.model, 'module', self.model)): # not the DDP wrapper: no collective per batch
+            l, c = self.loss_pred(p, yb); losses.append(l); preds.append(c)
+            if self.topk: hits.append(p.topk(min(max(self.topk), p.shape[-1]), -1).indices == yb[:,None])
         dev = self.dls.device or 'cpu'
         losses = torch.cat(losses) if losses else torch.zeros(0, device=dev)
         preds = torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long, device=dev)
