@@ -6,7 +6,7 @@ Docs: https://rethink-fastai.github.io/rethink_fastai/store.html.md"""
 
 # %% ../nbs/07_store.ipynb #095621f3
 from __future__ import annotations
-import hashlib, json, os, socket, sqlite3, threading, time, traceback
+import hashlib, json, os, secrets, socket, sqlite3, threading, time, traceback, warnings
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +14,7 @@ import pandas as pd
 from fastcore.basics import listify, patch
 
 # %% auto #0
-__all__ = ['run_key', 'Store']
+__all__ = ['RECORD_FORMAT', 'run_key', 'Store']
 
 # %% ../nbs/07_store.ipynb #8e929548
 def _plain(o, where:str='config'):
@@ -36,7 +36,9 @@ def _canon(o):
     return o
 
 # %% ../nbs/07_store.ipynb #8a5f1d55
-def run_key(config:dict, # A run's full configuration, including the kit's version and the data's identity
+RECORD_FORMAT = 2 # Bump when what a record means changes: the runs of an older format get new keys and run again
+
+def run_key(config:dict, # A run's full configuration, including the record format and the data's identity
            )->str:
     "Stable 16-hex-digit key of `config`: SHA-256 of its canonical JSON (sorted keys, integral floats as ints)"
     if not isinstance(config, Mapping): raise TypeError(f"run_key needs a dict of settings, not a {type(config).__name__}")
@@ -56,15 +58,18 @@ _SCHEMA = [
         error TEXT,
         host TEXT,
         pid INTEGER,
-        attempts INTEGER NOT NULL DEFAULT 1)""",
+        attempts INTEGER NOT NULL DEFAULT 1,
+        holder TEXT,
+        expires REAL)""",
     """CREATE TABLE IF NOT EXISTS history (
         key TEXT NOT NULL REFERENCES runs(key) ON DELETE CASCADE,
         epoch INTEGER NOT NULL,
         metrics TEXT NOT NULL,
         PRIMARY KEY (key, epoch)) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS runs_status ON runs(status)",
-    "PRAGMA user_version=1",
+    "PRAGMA user_version=2",
 ]
+_CLAIM_COLS = dict(holder='TEXT', expires='REAL') # added to the runs table of a store from before claims
 
 def _key(o)->str:
     "A run's key from a key or a config"
@@ -109,8 +114,9 @@ class Store:
     def __init__(self,
         path:str|Path, # The SQLite file (created with its folder if missing), or ':memory:'
         timeout:float=60., # Seconds a write waits for another process's write lock before failing
+        lease:float=120., # Seconds a claimed run stays claimed without a `heartbeat` (then another process may take it over)
     ):
-        self.path, self.timeout = Path(path) if str(path)!=':memory:' else ':memory:', timeout
+        self.path, self.timeout, self.lease = Path(path) if str(path)!=':memory:' else ':memory:', timeout, lease
         if self.path!=':memory:': self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock, self._closed = threading.RLock(), False
         self._connect()
@@ -118,6 +124,7 @@ class Store:
     def _connect(self):
         con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
         self._con_, self._pid = con, os.getpid()
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}" # this process and this object
         # WAL is a property of the file: set once, by whichever process gets there first
         if con.execute('PRAGMA journal_mode').fetchone()[0]!='wal':
             _retry(lambda: con.execute('PRAGMA journal_mode=WAL'), self.timeout)
@@ -126,6 +133,12 @@ class Store:
         if con.execute("SELECT count(*) FROM sqlite_master WHERE name IN ('runs','history')").fetchone()[0]<2:
             with self._write() as c:
                 for s in _SCHEMA: c.execute(s)
+        if set(_CLAIM_COLS) - {r[1] for r in con.execute('PRAGMA table_info(runs)')}:
+            with self._write() as c: # a store from before claims: add their columns (once, whoever gets there first)
+                have = {r[1] for r in c.execute('PRAGMA table_info(runs)')}
+                for n,t in _CLAIM_COLS.items():
+                    if n not in have: c.execute(f'ALTER TABLE runs ADD COLUMN {n} {t}')
+                c.execute('PRAGMA user_version=2')
 
     @property
     def _con(self):
@@ -155,7 +168,7 @@ class Store:
             self._closed = True
     def __enter__(self): return self
     def __exit__(self, *exc): self.close()
-    def __reduce__(self): return (type(self), (self.path, self.timeout))
+    def __reduce__(self): return (type(self), (self.path, self.timeout, self.lease))
     def __repr__(self):
         if self._closed: return f"{type(self).__name__}({self.path}, closed)"
         n = dict(self._read('SELECT status, count(*) FROM runs GROUP BY status'))
@@ -165,30 +178,64 @@ class Store:
 @patch
 def start(self:Store,
           config:dict, # The run's full configuration (see `run_key`)
-         )->str:
-    "Mark the run of `config` 'running' (a new, failed or stale row alike; a finished row is left alone) and return its key"
-    key = run_key(config)
+         )->str|None:
+    "Claim the run of `config` for `lease` seconds (a new, failed or expired row alike) and return its key; `None` if it is finished or held by a live claim"
+    key, now = run_key(config), time.time()
     with self._write() as c:
-        c.execute("""INSERT INTO runs (key, config, status, started, host, pid) VALUES (?,?,'running',?,?,?)
+        cur = c.execute("""INSERT INTO runs (key, config, status, started, host, pid, holder, expires) VALUES (?,?,'running',?,?,?,?,?)
             ON CONFLICT(key) DO UPDATE SET status='running', started=excluded.started, finished=NULL, error=NULL,
-                host=excluded.host, pid=excluded.pid, attempts=runs.attempts+1
-            WHERE runs.status!='finished'""",
-            (key, json.dumps(_plain(config), sort_keys=True), time.time(), socket.gethostname(), os.getpid()))
-    return key
+                host=excluded.host, pid=excluded.pid, holder=excluded.holder, expires=excluded.expires, attempts=runs.attempts+1
+            WHERE runs.status!='finished'
+              AND NOT (runs.status='running' AND runs.holder IS NOT excluded.holder AND coalesce(runs.expires, 0)>?)""",
+            (key, json.dumps(_plain(config), sort_keys=True), now, socket.gethostname(), os.getpid(), self.holder, now+self.lease, now))
+        return key if cur.rowcount else None
+
+@patch
+def renew(self:Store)->int:
+    "Extend every claim of this store by `lease` seconds from now; the number of runs it holds"
+    with self._write() as c:
+        return c.execute("UPDATE runs SET expires=? WHERE status='running' AND holder=?", (time.time()+self.lease, self.holder)).rowcount
+
+@patch
+def release(self:Store)->int:
+    "Let go of this store's claims on runs it did not end (an interrupted sweep): any process may take them at once"
+    with self._write() as c:
+        return c.execute("UPDATE runs SET holder=NULL, expires=NULL WHERE status='running' AND holder=?", (self.holder,)).rowcount
+
+@patch
+@contextmanager
+def heartbeat(self:Store,
+              every:float=None, # Seconds between renewals (default: a quarter of `lease`)
+             ):
+    "In the block, a background thread renews this store's claims (`renew`); at its end, claims still held are released"
+    every, stop = every or self.lease/4, threading.Event()
+    def beat():
+        while not stop.wait(every):
+            try: self.renew()
+            except Exception as e: warnings.warn(f"{self.path}: could not renew the claims on running runs: {e}")
+    t = threading.Thread(target=beat, name='rethink-store-heartbeat', daemon=True)
+    t.start()
+    try: yield self
+    finally:
+        stop.set(); t.join()
+        if not self._closed: self.release()
 
 # %% ../nbs/07_store.ipynb #9a8ac723
-def _status_in(c, key:str):
-    r = c.execute('SELECT status FROM runs WHERE key=?', (key,)).fetchone()
+def _writable(c, key:str, holder:str)->bool:
+    "May `holder` end the run of `key`? Not when it is finished, nor while another live claim holds it"
+    r = c.execute('SELECT status, holder, expires FROM runs WHERE key=?', (key,)).fetchone()
     if r is None: raise KeyError(f"no run {key} in the store: call `start(config)` first")
-    return r[0]
+    status, other, expires = r
+    if status=='finished': return False
+    return not (status=='running' and other is not None and other!=holder and (expires or 0)>time.time())
 
 @patch
 def finish(self:Store,
            key:str|dict, # The run's key (from `start`) or its config
            record:dict, # The run's result: scalar fields (`arch`, `test_acc`, ...) and optionally a `history` list
            history:list=None, # Per-epoch metric dicts (default: `record['history']`)
-          ):
-    "Write `record` and its `history` and mark the run 'finished', all in one transaction (again: replaces both)"
+          )->bool:
+    "Write `record` and its `history` and mark the run 'finished', in one transaction; `False` (and nothing written) if it is finished or another live claim holds it"
     key = _key(key)
     rec = _plain(record, 'record')
     if not isinstance(rec, dict): raise TypeError(f"record: expected a dict, got a {type(record).__name__}")
@@ -196,24 +243,26 @@ def finish(self:Store,
     if history is not None: hist = _plain(history, 'history')
     rows = _history_rows(key, hist or [])
     with self._write() as c:
-        _status_in(c, key)
-        c.execute("UPDATE runs SET status='finished', finished=?, record=?, error=NULL WHERE key=?",
+        if not _writable(c, key, self.holder): return False
+        c.execute("UPDATE runs SET status='finished', finished=?, record=?, error=NULL, expires=NULL WHERE key=?",
                   (time.time(), json.dumps(rec), key))
         c.execute('DELETE FROM history WHERE key=?', (key,))
         c.executemany('INSERT INTO history (key, epoch, metrics) VALUES (?,?,?)', rows)
+    return True
 
 # %% ../nbs/07_store.ipynb #cc03b24c
 @patch
 def fail(self:Store,
          key:str|dict, # The run's key or its config
          error:str|BaseException, # The error message, or the exception (stored with its traceback)
-        ):
-    "Mark the run 'failed' with `error` (a finished run is left alone)"
+        )->bool:
+    "Mark the run 'failed' with `error`; `False` (and nothing written) if it is finished or another live claim holds it"
     key = _key(key)
     msg = error if isinstance(error, str) else ''.join(traceback.format_exception(error))
     with self._write() as c:
-        if _status_in(c, key)=='finished': return
-        c.execute("UPDATE runs SET status='failed', finished=?, error=? WHERE key=?", (time.time(), msg, key))
+        if not _writable(c, key, self.holder): return False
+        c.execute("UPDATE runs SET status='failed', finished=?, error=?, expires=NULL WHERE key=?", (time.time(), msg, key))
+    return True
 
 # %% ../nbs/07_store.ipynb #5431cf97
 @patch
@@ -288,3 +337,24 @@ def backup(self:Store, dest:str|Path)->Path:
     with self._lock, sqlite3.connect(dest) as d: self._con.backup(d)
     d.close()
     return dest
+
+# %% ../nbs/07_store.ipynb #ffd5731f
+@patch
+def rekey(self:Store,
+          fn:callable, # `fn(config)->config`: a run's new key material (e.g. `sweep.migrate_config`)
+         )->int:
+    "Key every run by `run_key(fn(config))` (its history moved with it), in one transaction; the number of runs moved"
+    cols, n = 'status, started, finished, record, error, host, pid, attempts, holder, expires', 0
+    with self._write() as c:
+        for key, cfg in c.execute('SELECT key, config FROM runs').fetchall():
+            new_cfg = _plain(fn(json.loads(cfg)))
+            new = run_key(new_cfg)
+            if new==key: continue
+            if c.execute('SELECT 1 FROM runs WHERE key=?', (new,)).fetchone():
+                raise ValueError(f"run {key} would take the key {new} of another run: nothing was moved")
+            c.execute(f'INSERT INTO runs (key, config, {cols}) SELECT ?, ?, {cols} FROM runs WHERE key=?',
+                      (new, json.dumps(new_cfg, sort_keys=True), key))
+            c.execute('UPDATE history SET key=? WHERE key=?', (new, key))
+            c.execute('DELETE FROM runs WHERE key=?', (key,))
+            n += 1
+    return n

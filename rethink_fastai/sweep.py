@@ -16,8 +16,8 @@ from .experiments import spec_runs, SPECS
 from .store import Store, run_key
 
 # %% auto #0
-__all__ = ['LABEL_KEYS', 'EXECUTORS', 'DATASET_HOOKS', 'register_dataset', 'data_identity', 'full_config', 'trainer_args',
-           'register_executor', 'local_executor', 'load_plugins', 'sweep']
+__all__ = ['LABEL_KEYS', 'EXECUTORS', 'DATASET_HOOKS', 'register_dataset', 'data_identity', 'full_config', 'migrate_config',
+           'trainer_args', 'SweepFailed', 'register_executor', 'local_executor', 'load_plugins', 'sweep']
 
 # %% ../nbs/08_sweep.ipynb #6902d3a3
 LABEL_KEYS = ('regularizer',)
@@ -40,17 +40,62 @@ def data_identity(dataset:str, data:str=None, subset:int=None, seed:int=0, **kwa
     return ds.subset(subset, seed=seed).identity if subset else ds.identity
 
 def full_config(run:dict, identity:str)->dict:
-    "A run's key material: its arguments, the kit's version and the data's identity"
-    return dict(run, kit_version=rethink_fastai.__version__, data_identity=identity)
+    "A run's key material: its arguments (less the data's path, which `identity` stands for), the record format and the data's identity"
+    return dict({k:v for k,v in run.items() if k!='data'}, record_format=RECORD_FORMAT, data_identity=identity)
+
+def migrate_config(config:dict)->dict:
+    "A stored config from before record format 2 (keyed by `kit_version` and `data`) as `full_config` makes it now; others as they are"
+    if 'kit_version' not in config: return config
+    return full_config({k:v for k,v in config.items() if k not in ('kit_version', 'data_identity')}, config.get('data_identity'))
 
 def trainer_args(run:dict)->dict:
     "The arguments of `run_experiment` in a run dict (labels left out)"
     return {k:v for k,v in run.items() if k not in LABEL_KEYS}
 
+# %% ../nbs/08_sweep.ipynb #5f8c624e
+import concurrent.futures as cf, multiprocessing as mp
+from collections import Counter
+from .store import RECORD_FORMAT
+
+class SweepFailed(RuntimeError):
+    "Raised by `sweep`, after all its other runs are done, when runs failed: the `counts`, the `failed` keys, the finished `runs`"
+    def __init__(self, msg:str, counts:dict, failed:list, runs): super().__init__(msg); store_attr('counts,failed,runs')
+
+def _no_runs(spec:str, spec_kwargs:dict)->str:
+    "Why `spec` with `spec_kwargs` has no runs: what each filter could have matched"
+    every = SPECS[spec]()
+    can = {k: sorted({str(r[k[:-1]]) for r in every}) for k in (spec_kwargs or {}) if every and k[:-1] in every[0]}
+    return (f"spec {spec!r} has no runs with {spec_kwargs}" + ''.join(f"; {k} can be: {', '.join(v)}" for k,v in can.items()))
+
+def _pool(jobs, quiet:bool, processes:int):
+    "Run the jobs in `processes` spawned worker processes, drawing (so claiming) a job only when a worker is free"
+    ctx, jobs, live, pool = mp.get_context('spawn'), iter(jobs), {}, None
+    try:
+        while True:
+            while len(live) < processes and (job := next(jobs, None)) is not None:
+                if pool is None: pool = cf.ProcessPoolExecutor(processes, mp_context=ctx)
+                key, run, run_fn = job
+                live[pool.submit(_execute, run_fn, run, quiet)] = key
+            if not live: return
+            done, _ = cf.wait(live, return_when=cf.FIRST_COMPLETED)
+            broken = any(isinstance(f.exception(), cf.process.BrokenProcessPool) for f in done)
+            if broken: done = cf.wait(live)[0] # a worker died: every run in flight fails, a new pool takes the rest
+            for f in done:
+                try: res = f.result()
+                except Exception as e: res = e
+                yield live.pop(f), res
+            if broken: pool.shutdown(wait=False); pool = None
+    finally:
+        if pool is not None: pool.shutdown(cancel_futures=True)
+
 # %% ../nbs/08_sweep.ipynb #d242be87
 def _execute(run_fn, run:dict, quiet:bool)->dict:
-    "Run one configuration in this process"
-    return run_fn(**trainer_args(run), quiet=quiet)
+    "Train one run in this process (the worker of any executor) with the run's `threads`, then restore torch's thread count"
+    import torch
+    n = torch.get_num_threads()
+    if run.get('threads'): torch.set_num_threads(run['threads'])
+    try: return run_fn(**trainer_args(run), quiet=quiet)
+    finally: torch.set_num_threads(n)
 
 def register_executor(name:str):
     "Decorator: register `f(jobs, quiet, **kwargs)`, a generator of `(key, record or exception)`, as executor `name`"
@@ -58,10 +103,13 @@ def register_executor(name:str):
     return _inner
 
 @register_executor('local')
-def local_executor(jobs, # `(key, run, run_fn)` triples, each marked running in the store as it is drawn
+def local_executor(jobs, # `(key, run, run_fn)` triples, each claimed in the store as it is drawn
                    quiet:bool=True, # No per-run progress output
+                   processes:int=1, # Runs at once, each in its own worker process (1: in this process)
                   ):
-    "Run each job in this process, one after the other; yield `(key, record)`, or `(key, exception)` for a failed run"
+    "Run each job in this process, one after the other, or `processes` at once; yield `(key, record)`, or `(key, exception)` for a failed run"
+    if not isinstance(processes, int) or processes<1: raise ValueError(f"processes must be a whole number of at least 1, got {processes!r}")
+    if processes>1: yield from _pool(jobs, quiet, processes); return
     for key, run, run_fn in jobs:
         try: yield key, _execute(run_fn, run, quiet)
         except Exception as e: yield key, e
@@ -78,22 +126,24 @@ def _run_fn(run:dict):
     return run_experiment
 
 def sweep(spec:str, # A registered spec (`SPECS`)
-          store:str|Path='rethink_runs.sqlite', # The results store (SQLite file)
+          store:str|Path|Store='rethink_runs.sqlite', # The results store (SQLite file), or a `Store` (e.g. with another `lease`)
           run_fn:callable=None, # Trains one run and returns its record (default: `learner.run_experiment`)
           executor:str='local', # Where runs execute: 'local', or a cluster executor ('ray', 'slurm')
           quiet:bool=True, # No per-run progress output (the sweep shows its own bar)
           spec_kwargs:dict=None, # Arguments of the spec itself, e.g. dict(archs=('mlp1x512',))
           train_kwargs:dict=None, # Training settings for every run, e.g. dict(lr=0.1, gamma=1.)
-          executor_kwargs:dict=None, # Settings of the executor, e.g. dict(address='auto') for 'ray'
+          executor_kwargs:dict=None, # Settings of the executor, e.g. dict(processes=4) for 'local', dict(address='auto') for 'ray'
           **scale, # Scale knobs for `spec_runs`: dataset, data, subset, epochs, seeds, device, precision
          )->'pd.DataFrame':
-    "Run every run of `spec` not yet finished in `store`, recording each as it finishes; return the spec's finished runs"
+    "Run every run of `spec` not finished in `store` nor running elsewhere, recording each as it finishes; return the spec's finished runs"
     load_plugins()
     if executor not in EXECUTORS: raise ValueError(f"unknown executor {executor!r}: use one of {', '.join(EXECUTORS)}")
     runs = spec_runs(spec, spec_kwargs=spec_kwargs, train_kwargs=train_kwargs, **scale)
+    if not runs: raise ValueError(_no_runs(spec, spec_kwargs))
     bar = in_notebook() or sys.stdout.isatty()  # a bar where one is drawn; in a log, a line per finished run
-    idents, keys, done = {}, [], 0
-    with Store(store) as st:
+    idents, keys, n, failed = {}, [], Counter(), []
+    st = store if isinstance(store, Store) else Store(store)
+    try:
         def jobs():
             for run in (progress_bar(runs, leave=False) if bar else runs):
                 ik = (run['dataset'], run['data'], run['subset'], run['seed'] if run['subset'] else 0)
@@ -102,14 +152,25 @@ def sweep(spec:str, # A registered spec (`SPECS`)
                 key = run_key(cfg)
                 if key in keys: continue # the same run twice in one spec: trained once
                 keys.append(key)
-                if st.is_finished(key): continue
-                st.start(cfg)
+                if st.is_finished(key): n['already finished'] += 1; continue
+                if st.start(cfg) is None: # claimed by another live process (or finished by it just now)
+                    n['already finished' if st.is_finished(key) else 'running elsewhere'] += 1; continue
                 yield key, run, run_fn or _run_fn(run)
-        for key, rec in EXECUTORS[executor](jobs(), quiet=quiet, **(executor_kwargs or {})):
-            if isinstance(rec, BaseException): st.fail(key, rec); print(f"run {key} failed: {rec!r}"); continue
-            if rec.get('stopped_because')=='interrupted': raise KeyboardInterrupt(f"run {key} interrupted: not recorded as finished")
-            st.finish(key, rec, rec.get('history')); done += 1
-            if not bar: print(f"{spec}: run {key} finished ({done} trained so far)", flush=True)
+        with st.heartbeat():
+            for key, rec in EXECUTORS[executor](jobs(), quiet=quiet, **(executor_kwargs or {})):
+                if isinstance(rec, BaseException):
+                    st.fail(key, rec); n['failed'] += 1; failed.append(key); print(f"run {key} failed: {rec!r}"); continue
+                if rec.get('stopped_because')=='interrupted': raise KeyboardInterrupt(f"run {key} interrupted: not recorded as finished")
+                if st.finish(key, rec, rec.get('history')): n['trained'] += 1
+                else: n['superseded'] += 1; print(f"run {key} was finished or taken over by another process meanwhile: this result is not recorded")
+                if not bar: print(f"{spec}: run {key} finished ({n['trained']} trained so far)", flush=True)
         df = st.runs()
-    print(f"{spec}: {done} run(s) trained, {len(runs)-done} already finished or failed; store {store}")
-    return df[df.key.isin(keys)].reset_index(drop=True)
+    finally:
+        if st is not store: st.close()
+    counts = {k: n[k] for k in ('trained', 'already finished', 'failed', 'running elsewhere', 'superseded')}
+    print(f"{spec}: {counts['trained']} run(s) trained, {counts['already finished']} already finished, {counts['failed']} failed, "
+          f"{counts['running elsewhere']} skipped (running elsewhere)" + (f", {n['superseded']} superseded" if n['superseded'] else '')
+          + f"; store {st.path}", flush=True)
+    df = df[df.key.isin(keys)].reset_index(drop=True)
+    if failed: raise SweepFailed(f"{spec}: {len(failed)} run(s) failed ({', '.join(failed)}); the errors are in the store {st.path}", counts, failed, df)
+    return df
