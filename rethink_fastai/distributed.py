@@ -24,7 +24,7 @@ from .sweep import register_executor, _execute
 # %% auto #0
 __all__ = ['world', 'comm_device', 'broadcast', 'gather_cat', 'shard_batches', 'ShardedDL', 'DistributedRecorder', 'use_recorder',
            'convert_sync_bn', 'DistributedRun', 'distributed', 'init_distributed', 'run_distributed', 'free_port',
-           'launch_cmd', 'launch', 'is_launched', 'launch_self', 'ray_executor', 'slurm_executor']
+           'launch_cmd', 'launch', 'is_launched', 'launch_self', 'slurm_executor']
 
 # %% ../nbs/13_distributed.ipynb #6970e0d4
 def world()->tuple:
@@ -127,8 +127,9 @@ class DistributedRecorder(ConvergenceRecorder):
         eval_init:bool=True, # Evaluate the untrained model as epoch 0
         keep_steps:bool=True, # Keep the per-step loss and batch accuracy
         topk:tuple=(), # Also record top-k accuracies for these k (e.g. `(5,)`)
+        test_every:int=1, # Evaluate the test set every this many epochs (and when the run stops)
     ):
-        super().__init__(threshold, loss_levels, eval_bs, eval_init, keep_steps)
+        super().__init__(threshold, loss_levels, eval_bs, eval_init, keep_steps, test_every)
         self.topk, self._hits, self._test_hits, self._ns = tuple(topk), None, None, []
 
     @property
@@ -187,14 +188,23 @@ class DistributedRecorder(ConvergenceRecorder):
         if self._in_epoch(): self.learn.dl = [] # fastai's pass is skipped: `after_validate` evaluates the test set
     def after_validate(self):
         if not self._in_epoch(): return
-        tl, ta = self._test_eval()
+        skip = self.test_every>1 and (self.epoch_done+1) % self.test_every # the same on every rank
+        if skip: tl = ta = self._test_hits = None
+        else: tl, ta = self._test_eval()
         row = self._epoch_row(tl, ta, lr=self.opt.hypers[-1]['lr'])
+        if self.marks.get('fit', {}).get('epoch')==self.epoch_done: self.ensure_test() # just fitted: the run will likely stop here
         rec = getattr(self.learn, 'recorder', None)
         if rec is None: return
         names = list(rec.metric_names)
-        for n,v in (('valid_loss', tl), ('accuracy', ta)):
+        for n,v in (('valid_loss', row['test_loss']), ('accuracy', row['test_acc'])):
             if n in names and names.index(n) < len(rec.log): rec.log[names.index(n)] = v
         rec.log += [row['train_loss'], row['train_acc']]
+
+    def ensure_test(self):
+        "Evaluate the test set (and its top-k accuracies) for the last epoch if `test_every` skipped it"
+        if not self.history or self.history[-1]['test_acc'] is not None: return
+        super().ensure_test()
+        for k in self.topk: self.history[-1][f'test_top{k}'] = self._test_hits[:, :k].any(1).float().mean().item()
 
     def summary(self, max_examples:int=60_000)->dict:
         res = super().summary(max_examples)
@@ -210,7 +220,7 @@ def use_recorder(learn, # A learner from `rethink_learner`
     old = getattr(learn, 'convergence_recorder', None)
     if isinstance(old, DistributedRecorder): old.topk = tuple(topk) or old.topk; return old
     kw = dict(threshold=old.threshold, loss_levels=old.loss_levels, eval_bs=old.eval_bs, eval_init=old.eval_init,
-              keep_steps=old.keep_steps) if old is not None else {}
+              keep_steps=old.keep_steps, test_every=old.test_every) if old is not None else {}
     if old is not None: learn.remove_cb(old)
     rec = DistributedRecorder(**kw, topk=topk)
     learn.add_cb(rec)
@@ -374,46 +384,6 @@ def launch_self(procs:int, # Processes: one per GPU
     "Run this command line again, less `--gpus N`, in `procs` processes under `accelerate launch`; its exit status"
     return launch(_drop_flags(list(sys.argv if argv is None else argv), tuple(drop)), procs, cpu)
 
-# %% ../nbs/13_distributed.ipynb #95e0df7b
-def _remote_run(run_fn, run:dict, quiet:bool, threads:int)->dict:
-    "Train one run in a worker (Ray task or Slurm job) with `threads` CPU threads"
-    if threads: torch.set_num_threads(threads)
-    return _execute(run_fn, run, quiet)
-
-@register_executor('ray')
-def ray_executor(jobs, # `(key, run, run_fn)` triples from the sweep
-                 quiet:bool=True, # No per-run output
-                 address:str=None, # A Ray cluster ('auto', 'ray://host:10001', ...); None starts a local one
-                 cpus_per_run:int=1, # CPUs each run asks for
-                 gpus_per_run:float=None, # GPUs each run asks for (default: 1 on a cluster with GPUs, unless device='cpu')
-                 max_retries:int=2, # Retries of a run whose worker died
-                 num_cpus:int=None, # CPUs of a local cluster (default: all)
-                 init_kwargs:dict=None, # More arguments for `ray.init`
-                ):
-    "Run each job as a Ray task; yield `(key, record)` as they finish, or `(key, exception)` for a failed run"
-    import ray
-    own = not ray.is_initialized()
-    if own:
-        kw = dict(include_dashboard=False, log_to_driver=not quiet) | (init_kwargs or {})
-        if address is None: kw['num_cpus'] = num_cpus
-        ray.init(address=address, **kw)
-    try:
-        has_gpu = ray.cluster_resources().get('GPU', 0) > 0
-        task, refs = ray.remote(_remote_run), {}
-        for key, run, run_fn in jobs:
-            gpus = gpus_per_run if gpus_per_run is not None else (1 if has_gpu and run.get('device')!='cpu' else 0)
-            opts = dict(num_cpus=cpus_per_run, num_gpus=gpus, max_retries=max_retries, retry_exceptions=False, name=f'rethink-{key}')
-            refs[task.options(**opts).remote(run_fn, run, quiet, cpus_per_run)] = key
-        pending = list(refs)
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            for ref in done:
-                try: res = ray.get(ref)
-                except Exception as e: res = e
-                yield refs[ref], res
-    finally:
-        if own: ray.shutdown()
-
 # %% ../nbs/13_distributed.ipynb #907c16f1
 @register_executor('slurm')
 def slurm_executor(jobs, # `(key, run, run_fn)` triples from the sweep
@@ -435,7 +405,7 @@ def slurm_executor(jobs, # `(key, run, run_fn)` triples from the sweep
     params = dict(timeout_min=timeout_min, cpus_per_task=cpus_per_run, gpus_per_node=gpus_per_run, name='rethink') | kwargs
     if partition: params['slurm_partition'] = partition
     ex.update_parameters(**params)
-    def submit(run, run_fn): return ex.submit(_remote_run, run_fn, run, quiet, cpus_per_run)
+    def submit(run, run_fn): return ex.submit(_execute, run_fn, run, quiet)
     live = {key: (run, run_fn, submit(run, run_fn), 0) for key, run, run_fn in jobs}
     while live:
         for key, (run, run_fn, job, tries) in list(live.items()):
