@@ -18,7 +18,7 @@ from fastai.torch_core import to_float, to_detach
 
 # %% auto #0
 __all__ = ['EVAL_NAMES', 'STOP_REASONS', 'run_epoch', 'ExpDecayLR', 'StepScheduler', 'eval_loader', 'ConvergenceRecorder',
-           'FitBudget', 'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'CPUAutocast']
+           'FitBudget', 'checkpoint_config', 'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'CPUAutocast']
 
 # %% ../nbs/04_callbacks.ipynb #b7b36dd9
 def run_epoch(learn)->int:
@@ -326,10 +326,12 @@ class FitBudget(Callback):
 
 # %% ../nbs/04_callbacks.ipynb #78f5dbea
 def _rng_state(learn)->dict:
+    "The states `fit` resumes from: random generators, and fp16's loss scale (fastai's `GradScaler`, while fitting)"
     np_state = np.random.get_state()
+    scaler = getattr(learn, 'scaler', None)
     return dict(torch=torch.get_rng_state(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
                 python=random.getstate(), numpy=(np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]),
-                dl=learn.dls.train.rng.getstate())
+                dl=learn.dls.train.rng.getstate(), scaler=scaler.state_dict() if scaler is not None else None)
 
 def _set_rng_state(learn, st:dict):
     torch.set_rng_state(st['torch'])
@@ -337,25 +339,45 @@ def _set_rng_state(learn, st:dict):
     random.setstate(st['python'])
     n = st['numpy']; np.random.set_state((n[0], n[1].numpy().astype(np.uint32), *n[2:]))
     learn.dls.train.rng.setstate(st['dl'])
+    scaler = getattr(learn, 'scaler', None) # made by `MixedPrecision.before_fit`, which runs before `Checkpoint`'s
+    if st.get('scaler') and scaler is not None: scaler.load_state_dict(st['scaler'])
+
+def checkpoint_config(learn)->dict:
+    "What a checkpoint of `learn` must match to resume it: architecture, optimizer settings, batch size, precision, data identity"
+    cfg, d, opt = getattr(learn, 'rethink_config', {}), getattr(learn.dls, 'data', None), learn.opt_func
+    f = getattr(opt, 'func', opt)
+    return dict(arch=cfg.get('arch', type(getattr(learn.model, 'module', learn.model)).__name__),
+                n_params=sum(p.numel() for p in learn.model.parameters()),
+                opt={k: getattr(v, '__name__', v) if callable(v) else v for k,v in dict(getattr(opt, 'keywords', {}), func=f).items()},
+                wd=learn.wd, bs=cfg.get('bs', learn.dls.train.bs), # the global batch size (a rank's loader has its share)
+                precision=cfg.get('precision'), identity=getattr(d, 'identity', cfg.get('identity')))
 
 def save_checkpoint(learn, # A `Learner` with a `ConvergenceRecorder`
                     path:str|Path, # File to write
-                    **extra, # More entries to save (e.g. the run's configuration)
+                    **extra, # More entries to save (e.g. the run's learning rate)
                    )->Path:
-    "Save model, optimizer, recorder and random states of `learn` to `path`, atomically"
+    "Save model, optimizer, recorder, resume states and `checkpoint_config` of `learn` to `path`, atomically"
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     rec = learn.convergence_recorder
     st = dict(model=learn.model.state_dict(), opt=learn.opt.state_dict() if learn.opt is not None else None,
-              recorder=rec.state_dict(), epoch=rec.epoch_done, rng=_rng_state(learn), **extra)
+              recorder=rec.state_dict(), epoch=rec.epoch_done, rng=_rng_state(learn), **extra, config=checkpoint_config(learn))
     tmp = path.with_name(path.name+'.tmp')
     torch.save(st, tmp); os.replace(tmp, path)
     return path
 
+def _config_diff(have:dict, want:dict)->list:
+    "'name: a in the checkpoint, b here' for each setting of `want` that `have` does not share"
+    return [f"{k}: {have.get(k)!r} in the checkpoint, {v!r} here" for k,v in want.items() if have.get(k)!=v]
+
 def load_checkpoint(learn, # The `Learner` to restore, built as the one that was saved
                     path:str|Path, # A file written by `save_checkpoint`
+                    config:dict=None, # Settings the checkpoint must have been saved with (default: `checkpoint_config(learn)`; `{}`: none)
                    )->dict:
-    "Restore model, optimizer and recorder of `learn` from `path`; returns the checkpoint (random states are restored by `Checkpoint`)"
+    "Check `path` belongs to `learn`'s run, then restore its model, optimizer and recorder; returns the checkpoint (`Checkpoint` restores its `rng` states)"
     st = torch.load(path, map_location='cpu', weights_only=True)
+    diff = _config_diff(st.get('config') or {}, checkpoint_config(learn) if config is None else config)
+    if diff: raise ValueError(f"{path} is not a checkpoint of this run ({'; '.join(diff)}): resume the run it was saved from, "
+                              "or delete it to start afresh")
     learn.model.load_state_dict(st['model'])
     if st['opt'] is not None:
         if learn.opt is None: learn.create_opt()
@@ -365,12 +387,12 @@ def load_checkpoint(learn, # The `Learner` to restore, built as the one that was
     return st
 
 class Checkpoint(Callback):
-    "Save a checkpoint to `path` every `every` epochs; restore the random states of `rng` (from a loaded checkpoint) when `fit` starts"
-    order = 56 # after `ConvergenceRecorder`, before `FitBudget` stops the run
+    "Save a checkpoint to `path` every `every` epochs; restore the states of `rng` (from a loaded checkpoint) when `fit` starts"
+    order = 56 # after `ConvergenceRecorder` and `MixedPrecision`, before `FitBudget` stops the run
     def __init__(self,
         path:str|Path, # Checkpoint file
         every:int=1, # Epochs between checkpoints
-        rng:dict=None, # Random states to restore at the start of `fit` (from `load_checkpoint(...)['rng']`)
+        rng:dict=None, # States to restore at the start of `fit`: random generators, loss scale (`load_checkpoint(...)['rng']`)
         extra:dict=None, # More entries to save in every checkpoint
     ): store_attr()
     def before_fit(self):

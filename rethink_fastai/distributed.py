@@ -24,7 +24,7 @@ from .sweep import register_executor, _execute
 # %% auto #0
 __all__ = ['world', 'comm_device', 'broadcast', 'gather_cat', 'shard_batches', 'ShardedDL', 'DistributedRecorder', 'use_recorder',
            'convert_sync_bn', 'DistributedRun', 'distributed', 'init_distributed', 'run_distributed', 'free_port',
-           'launch_cmd', 'launch', 'is_launched', 'launch_self', 'slurm_executor']
+           'launch_cmd', 'launch', 'is_launched', 'launch_self', 'ray_executor', 'slurm_executor']
 
 # %% ../nbs/13_distributed.ipynb #6970e0d4
 def world()->tuple:
@@ -383,6 +383,41 @@ def launch_self(procs:int, # Processes: one per GPU
                )->int:
     "Run this command line again, less `--gpus N`, in `procs` processes under `accelerate launch`; its exit status"
     return launch(_drop_flags(list(sys.argv if argv is None else argv), tuple(drop)), procs, cpu)
+
+# %% ../nbs/13_distributed.ipynb #95e0df7b
+@register_executor('ray')
+def ray_executor(jobs, # `(key, run, run_fn)` triples from the sweep
+                 quiet:bool=True, # No per-run output
+                 address:str=None, # A Ray cluster ('auto', 'ray://host:10001', ...); None starts a local one
+                 cpus_per_run:int=1, # CPUs each run asks for
+                 gpus_per_run:float=None, # GPUs each run asks for (default: 1 on a cluster with GPUs, unless device='cpu')
+                 max_retries:int=2, # Retries of a run whose worker died
+                 num_cpus:int=None, # CPUs of a local cluster (default: all)
+                 init_kwargs:dict=None, # More arguments for `ray.init`
+                ):
+    "Run each job as a Ray task; yield `(key, record)` as they finish, or `(key, exception)` for a failed run"
+    import ray
+    own = not ray.is_initialized()
+    if own:
+        kw = dict(include_dashboard=False, log_to_driver=not quiet) | (init_kwargs or {})
+        if address is None: kw['num_cpus'] = num_cpus
+        ray.init(address=address, **kw)
+    try:
+        has_gpu = ray.cluster_resources().get('GPU', 0) > 0
+        task, refs = ray.remote(_execute), {}
+        for key, run, run_fn in jobs:
+            gpus = gpus_per_run if gpus_per_run is not None else (1 if has_gpu and run.get('device')!='cpu' else 0)
+            opts = dict(num_cpus=cpus_per_run, num_gpus=gpus, max_retries=max_retries, retry_exceptions=False, name=f'rethink-{key}')
+            refs[task.options(**opts).remote(run_fn, run, quiet)] = key
+        pending = list(refs)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                try: res = ray.get(ref)
+                except Exception as e: res = e
+                yield refs[ref], res
+    finally:
+        if own: ray.shutdown()
 
 # %% ../nbs/13_distributed.ipynb #907c16f1
 @register_executor('slurm')

@@ -175,6 +175,21 @@ class Store:
         return f"{type(self).__name__}({self.path}: " + ', '.join(f"{n.get(s,0)} {s}" for s in _STATUSES) + ')'
 
 # %% ../nbs/07_store.ipynb #78179810
+def _dead_here(holder:str)->bool:
+    "Is `holder` a process of this machine that no longer exists? (Its claims need not wait for their lease.)"
+    host, pid = holder.split(':')[:2]
+    if host!=socket.gethostname(): return False
+    try: os.kill(int(pid), 0)
+    except ProcessLookupError: return True
+    except (PermissionError, ValueError, OverflowError): return False
+    return False
+
+def _held_elsewhere(row, holder:str)->bool:
+    "Does a live claim other than `holder`'s hold this `(status, holder, expires)` row?"
+    status, other, expires = row
+    return (status=='running' and other is not None and other!=holder and (expires or 0)>time.time()
+            and not _dead_here(other))
+
 @patch
 def start(self:Store,
           config:dict, # The run's full configuration (see `run_key`)
@@ -182,13 +197,13 @@ def start(self:Store,
     "Claim the run of `config` for `lease` seconds (a new, failed or expired row alike) and return its key; `None` if it is finished or held by a live claim"
     key, now = run_key(config), time.time()
     with self._write() as c:
-        cur = c.execute("""INSERT INTO runs (key, config, status, started, host, pid, holder, expires) VALUES (?,?,'running',?,?,?,?,?)
+        r = c.execute('SELECT status, holder, expires FROM runs WHERE key=?', (key,)).fetchone()
+        if r is not None and (r[0]=='finished' or _held_elsewhere(r, self.holder)): return None
+        c.execute("""INSERT INTO runs (key, config, status, started, host, pid, holder, expires) VALUES (?,?,'running',?,?,?,?,?)
             ON CONFLICT(key) DO UPDATE SET status='running', started=excluded.started, finished=NULL, error=NULL,
-                host=excluded.host, pid=excluded.pid, holder=excluded.holder, expires=excluded.expires, attempts=runs.attempts+1
-            WHERE runs.status!='finished'
-              AND NOT (runs.status='running' AND runs.holder IS NOT excluded.holder AND coalesce(runs.expires, 0)>?)""",
-            (key, json.dumps(_plain(config), sort_keys=True), now, socket.gethostname(), os.getpid(), self.holder, now+self.lease, now))
-        return key if cur.rowcount else None
+                host=excluded.host, pid=excluded.pid, holder=excluded.holder, expires=excluded.expires, attempts=runs.attempts+1""",
+            (key, json.dumps(_plain(config), sort_keys=True), now, socket.gethostname(), os.getpid(), self.holder, now+self.lease))
+    return key
 
 @patch
 def renew(self:Store)->int:
@@ -225,9 +240,7 @@ def _writable(c, key:str, holder:str)->bool:
     "May `holder` end the run of `key`? Not when it is finished, nor while another live claim holds it"
     r = c.execute('SELECT status, holder, expires FROM runs WHERE key=?', (key,)).fetchone()
     if r is None: raise KeyError(f"no run {key} in the store: call `start(config)` first")
-    status, other, expires = r
-    if status=='finished': return False
-    return not (status=='running' and other is not None and other!=holder and (expires or 0)>time.time())
+    return r[0]!='finished' and not _held_elsewhere(r, holder)
 
 @patch
 def finish(self:Store,

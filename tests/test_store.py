@@ -1,4 +1,4 @@
-"Real processes against one `rethink_fastai.store.Store` file: two writers at once, and writers killed with SIGKILL."
+"Real processes against one `rethink_fastai.store.Store` file: two writers at once, writers killed with SIGKILL, claims of live and stalled processes."
 import json, os, signal, sqlite3, subprocess, sys, time
 from pathlib import Path
 
@@ -33,15 +33,17 @@ from rethink_fastai.store import Store
 path, name, n, n_shared, n_epochs, go = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6]), Path(sys.argv[6])
 (go.parent/f'{name}.ready').touch()
 while not go.exists(): time.sleep(0.001)
-t0 = time.time()
+t0, shared = time.time(), 0
 with Store(path) as store:
     cfgs = [dict(writer='shared', i=i) for i in range(n_shared)] + [dict(writer=name, i=i, seed=i, lr=0.1) for i in range(n)]
     for cfg in cfgs:
-        if store.is_finished(cfg): continue
         key = store.start(cfg)
+        if key is None: continue # finished, or claimed by the other writer
         hist = [dict(epoch=e, train_loss=1/(e+1), train_acc=e/n_epochs, by=name) for e in range(n_epochs)]
-        store.finish(key, dict(cfg, by=name, test_acc=0.5, history=hist))
-print(json.dumps(dict(t0=t0, t1=time.time())))
+        time.sleep(0.002) # the work: the other writer sees the claim meanwhile
+        assert store.finish(key, dict(cfg, by=name, test_acc=0.5, history=hist))
+        shared += cfg['writer']=='shared'
+print(json.dumps(dict(t0=t0, t1=time.time(), shared=shared)))
 '''
 
 def test_two_writers(tmp_path):
@@ -53,6 +55,7 @@ def test_two_writers(tmp_path):
     for p,(out,err) in zip(ps, outs): assert p.returncode==0, err
     (a0,a1),(b0,b1) = [tuple(json.loads(out)[k] for k in ('t0','t1')) for out,_ in outs]
     assert max(a0, b0) < min(a1, b1), 'the two writers did not overlap in time'
+    assert sum(json.loads(out)['shared'] for out,_ in outs) == N_SHARED   # each shared run written by one writer only
 
     keys = {run_key(dict(writer=nm, i=i, seed=i, lr=0.1)) for nm in 'ab' for i in range(N_RUNS)}
     shared = {run_key(dict(writer='shared', i=i)) for i in range(N_SHARED)}
@@ -93,6 +96,8 @@ def test_killed_run_is_not_finished(tmp_path):
     p = _spawn(HANG, path, marker)
     _wait_for(lambda: marker.exists() or p.poll() is not None, what='the run to start')
     assert p.poll() is None, p.communicate()[1]
+    with Store(path) as s: # while its trainer lives, the run is claimed: not started, finished nor failed by another
+        assert s.start(cfg) is None and not s.finish(cfg, dict(test_acc=0.1)) and not s.fail(cfg, 'no')
     os.kill(p.pid, signal.SIGKILL); p.wait(timeout=10)
     assert p.returncode==-signal.SIGKILL
     assert _integrity(path)=='ok'
@@ -100,7 +105,7 @@ def test_killed_run_is_not_finished(tmp_path):
         assert s.status(cfg)=='running' and not s.is_finished(cfg)
         assert s.finished_keys()==set() and len(s.runs())==0
         assert s.runs('running').key.tolist()==[run_key(cfg)]
-        # the sweep's rerun: start accepts the stale row, finish records it
+        # the sweep's rerun: its holder is gone, so start takes the run over at once, and finish records it
         key = s.start(cfg)
         s.finish(key, dict(test_acc=0.9, history=[dict(train_loss=1.), dict(train_loss=.5)]))
         assert s.is_finished(cfg) and s.record(key)['test_acc']==0.9
@@ -137,6 +142,42 @@ def test_killed_mid_write_is_atomic(tmp_path):
         # every finished run has all of its history, and no other run has any
         counts = s.history().groupby('key').size()
         assert set(counts.index)==set(fin.key) and (counts==n_epochs).all()
+
+# Claims a run with a short lease renewed by its heartbeat, then works on it; stopped (SIGSTOP) meanwhile, it
+# stops renewing: when it wakes up, its run belongs to another process and its finish must not write.
+STALL = r'''
+import sys, time
+from pathlib import Path
+from rethink_fastai.store import Store
+store = Store(sys.argv[1], lease=1.)
+with store.heartbeat(every=0.2):
+    key = store.start(dict(arch='mlp1x512', seed=8))
+    Path(sys.argv[2]).touch()
+    while not Path(sys.argv[3]).exists(): time.sleep(0.05)
+    print('finish wrote:', store.finish(key, dict(test_acc=0.1, by='stalled')), flush=True)
+'''
+
+def test_stalled_holder_loses_its_claim(tmp_path):
+    path, started, go, cfg = tmp_path/'store.sqlite', tmp_path/'started', tmp_path/'go', dict(arch='mlp1x512', seed=8)
+    p = _spawn(STALL, path, started, go)
+    _wait_for(lambda: started.exists() or p.poll() is not None, what='the run to start')
+    assert p.poll() is None, p.communicate()[1]
+    with Store(path, lease=1.) as s:
+        time.sleep(2.)                              # two leases: the live holder's heartbeat keeps the claim
+        assert s.start(cfg) is None
+        os.kill(p.pid, signal.SIGSTOP)              # a stalled node: alive, but its heartbeat stops
+        try:
+            time.sleep(1.5)
+            key = s.start(cfg)                      # the claim expired: taken over
+            assert key == run_key(cfg)
+            assert s._read('SELECT pid, attempts FROM runs WHERE key=?', (key,))[0] == (os.getpid(), 2)
+            assert s.finish(key, dict(test_acc=0.9, by='taker'))
+        finally: os.kill(p.pid, signal.SIGCONT)
+        go.touch()
+        out, err = p.communicate(timeout=30)
+        assert p.returncode == 0, err
+        assert 'finish wrote: False' in out         # the woken holder wrote nothing
+        assert s.record(key)['by'] == 'taker' and s.record(key)['test_acc'] == 0.9
 
 def _finish_one(store, i):
     cfg = dict(via='process', i=i)
