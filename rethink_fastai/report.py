@@ -6,12 +6,13 @@ Docs: https://rethink-fastai.github.io/rethink_fastai/report.html.md"""
 
 # %% ../nbs/09_report.ipynb #f6739331
 from __future__ import annotations
-import math
+import json, math
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.all import *
 from .experiments import SPECS, PAPER_TABLE1, PAPER_TABLE4, PAPER_SETUP, paper_table1
 from .store import Store
+from .sweep import LABEL_KEYS
 from .learner import relative_convergence
 
 # %% auto #0
@@ -29,32 +30,53 @@ def _same(a, b)->bool:
     if na or nb: return na and nb or (na and b in (0, 0.)) or (nb and a in (0, 0.))
     return a==b
 
+def _settings(cfg:dict)->str:
+    "A run's settings less its seed and what tells a spec's runs apart: the runs of one report (its seeds averaged) share them"
+    drop = {'seed', 'init_seed', *_match_keys, *LABEL_KEYS} | ({'data_identity'} if cfg.get('subset') else set()) # a subset is drawn per seed
+    return json.dumps({k:v for k,v in cfg.items() if k not in drop}, sort_keys=True, default=str)
+
+def _picked_note(counts:pd.Series, picked:str)->str|None:
+    "What the runs left out differ in from the `picked` settings, when the store holds runs of several"
+    if len(counts)<=1: return None
+    p, others, keys = json.loads(picked), [], set()
+    for s,c in counts.items():
+        if s==picked: continue
+        o = json.loads(s); diff = sorted(k for k in set(p)|set(o) if p.get(k)!=o.get(k)); keys |= set(diff)
+        others.append(f"{c} with {', '.join(f'{k}={o.get(k)!r}' for k in diff)}")
+    return (f"picked the {counts[picked]} runs with {', '.join(f'{k}={p.get(k)!r}' for k in sorted(keys))}; left out "
+            + '; '.join(others) + " (choose with those settings as arguments)")
+
 def spec_results(spec:str, # A registered spec
-                 store:str|Path|Store, # The results store, or a `Store`
+                 store:str|Path|Store, # The results store (an existing file), or a `Store`
                  spec_kwargs:dict=None, # The spec's own arguments, as given to the sweep
-                 **scale, # `dataset`, `subset`, `epochs` to choose one scale
+                 **scale, # Settings that choose the runs, e.g. `dataset`, `subset`, `epochs`, `lr`, `precision`
                 )->pd.DataFrame:
-    "The finished runs of `spec` in `store`, at one scale, one row per run (with the spec run's labels)"
+    "The finished runs of `spec` in `store` that differ only in their seeds and the spec's rows, one row per run (with the spec run's labels)"
+    if not isinstance(store, Store) and str(store)!=':memory:' and not Path(store).is_file():
+        raise FileNotFoundError(f"no results store at {store}: give the file a sweep wrote (`rethink sweep --store`)")
     st = store if isinstance(store, Store) else Store(store)
-    df = st.runs()
-    if not len(df): return df
-    want = SPECS[spec](**(spec_kwargs or {}))
-    rows = []
-    for _,r in df.iterrows():
-        cfg = st.config(r['key'])   # match on what the run was asked to do, not on what its record measured
-        m = first(w for w in want if all(_same(w.get(k), cfg.get(k)) for k in _match_keys))
-        if m is not None: rows.append({**r.to_dict(), **{k:cfg.get(k) for k in SCALE_KEYS}, **{k:v for k,v in m.items() if k not in r}})
-    res = pd.DataFrame(rows)
-    if not len(res): return res
-    for k in SCALE_KEYS:
-        if k not in res: res[k] = None
-        if scale.get(k) is not None: res = res[res[k]==scale[k]]
-    if not len(res): return res
-    sk = res[list(SCALE_KEYS)].apply(lambda c: c.map(str)).agg('|'.join, axis=1)
-    res = res[sk==sk.value_counts().index[0]].reset_index(drop=True)
-    h = st.history(list(res.key))
+    try:
+        df = st.runs()
+        if not len(df): return df
+        want = SPECS[spec](**(spec_kwargs or {}))
+        rows = []
+        for _,r in df.iterrows():
+            cfg = st.config(r['key'])   # match on what the run was asked to do, not on what its record measured
+            m = first(w for w in want if all(_same(w.get(k), cfg.get(k)) for k in _match_keys))
+            if m is None or not all(_same(cfg.get(k), v) for k,v in scale.items() if v is not None): continue
+            rows.append({**r.to_dict(), **{k:cfg.get(k) for k in SCALE_KEYS}, **{k:v for k,v in m.items() if k not in r},
+                         '_settings': _settings(cfg)})
+        res = pd.DataFrame(rows)
+        if not len(res): return res
+        n = res._settings.value_counts()
+        picked = min(n.index, key=lambda s: (-n[s], s)) # the most runs; ties by the settings themselves, so the same each time
+        res = res[res._settings==picked].drop(columns='_settings').reset_index(drop=True)
+        h = st.history(list(res.key))
+    finally:
+        if st is not store: st.close()
     hs = {k: g.drop(columns='key').sort_values('epoch').to_dict('records') for k,g in h.groupby('key')} if len(h) else {}
     res['history'] = [hs.get(k, []) for k in res.key]
+    res.attrs['picked'] = _picked_note(n, picked)
     return res
 
 def scale_caption(df:pd.DataFrame)->str:
@@ -210,10 +232,10 @@ _plots = dict(fig1a=plot_fig1a, fig1b=plot_fig1b, fig1c=plot_fig1c, fig2b=plot_f
 TABLES = dict(table1=table1_markdown, table4=table4_markdown) # spec -> `f(df, caption)`, its table beside the paper's; plugins add theirs (`imagenet`: table2)
 
 def report(spec:str, # A registered spec
-           store:str|Path='rethink_runs.sqlite', # The results store
+           store:str|Path='rethink_runs.sqlite', # The results store (an existing file)
            out:str|Path='rethink_report', # Folder for the PNG panel and Markdown tables
            spec_kwargs:dict=None, # The spec's own arguments, as given to the sweep
-           **scale, # `dataset`, `subset`, `epochs` to choose one scale of runs
+           **scale, # Settings that choose the runs when the store holds several: `dataset`, `subset`, `epochs`, ...
           )->dict:
     "Draw the paper's panel for `spec` (PNG) and write its table (Markdown) from the finished runs in `store`"
     from rethink_fastai.sweep import load_plugins
@@ -222,9 +244,11 @@ def report(spec:str, # A registered spec
     df = spec_results(spec, store, spec_kwargs, **scale)
     if not len(df): raise ValueError(f"no finished runs of {spec!r} in {store}: run `rethink sweep {spec}` first")
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    cap = f"{spec}: {scale_caption(df)}"
-    res = dict(spec=spec, caption=cap, n_runs=len(df))
+    cap, picked = f"{spec}: {scale_caption(df)}", df.attrs.get('picked')
+    res = dict(spec=spec, caption=cap, n_runs=len(df), picked=picked)
+    if picked: print(f"{spec}: {picked}", flush=True)
     if spec in _plots: res['figure'] = str(_plots[spec](df, out/f'{spec}.png', cap))
-    md = f"# {spec}\n\n" + (TABLES[spec](df, cap) if spec in TABLES else f"{cap}\n\n") + "\n## Runs\n\n" + runs_markdown(df)
+    md = (f"# {spec}\n\n" + (TABLES[spec](df, cap) if spec in TABLES else f"{cap}\n\n") + (f"\nOf the runs in the store: {picked}.\n" if picked else '')
+          + "\n## Runs\n\n" + runs_markdown(df))
     (out/f'{spec}.md').write_text(md); res['table'] = str(out/f'{spec}.md')
     return res

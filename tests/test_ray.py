@@ -1,11 +1,11 @@
-"Sweeps on a local Ray cluster (two workers): the same runs and results as the local executor; killed tasks retried or failed."
+"Sweeps on a local Ray cluster (two workers): the same runs and records as the local executor; the run's threads wherever it runs; killed tasks retried or failed."
 import json, os, sqlite3
 from pathlib import Path
 import pytest
 
 ray = pytest.importorskip('ray')
 
-SPEC = dict(dataset='digits', epochs=3, seeds=(0, 1), spec_kwargs=dict(archs=('mlp1x512',)))   # 3 rows x 2 seeds
+SPEC = dict(dataset='digits', epochs=3, seeds=(0, 1), spec_kwargs=dict(archs=('mlp1x512',)), train_kwargs=dict(threads=1))   # 3 rows x 2 seeds
 
 @pytest.fixture(scope='module')
 def cluster():
@@ -25,10 +25,8 @@ def records(store):
     with Store(store) as st: return {k: st.record(k) for k in st.finished_keys()}
 
 def test_ray_matches_local(cluster, tmp_path, capsys):
-    import torch
     from rethink_fastai.sweep import sweep
     df_ray = sweep('table1', tmp_path/'ray.sqlite', executor='ray', **SPEC)
-    torch.set_num_threads(1)
     df_loc = sweep('table1', tmp_path/'local.sqlite', executor='local', **SPEC)
     assert len(df_ray) == len(df_loc) == 6 and set(df_ray.key) == set(df_loc.key)
     rr, rl = records(tmp_path/'ray.sqlite'), records(tmp_path/'local.sqlite')
@@ -42,6 +40,7 @@ def test_ray_matches_local(cluster, tmp_path, capsys):
                 if hb[m] is None: assert ha[m] is None          # epoch 0 has no batches
                 else: assert ha[m] == pytest.approx(hb[m], rel=1e-5, abs=1e-6), (k, ha['epoch'], m)
         assert a['memorization']['first_fit_epoch'] == b['memorization']['first_fit_epoch']
+        assert a['threads'] == b['threads'] == 1
     # resume: a finished store has nothing left to do through either executor
     capsys.readouterr()
     sweep('table1', tmp_path/'ray.sqlite', executor='ray', **SPEC)
@@ -49,7 +48,7 @@ def test_ray_matches_local(cluster, tmp_path, capsys):
     assert rows(tmp_path/'ray.sqlite', "SELECT count(*), sum(attempts) FROM runs")[0] == (6, 6)
 
 def test_killed_task_retried_or_failed(cluster, tmp_path, capsys):
-    from rethink_fastai.sweep import sweep
+    from rethink_fastai.sweep import sweep, SweepFailed
     marks = tmp_path/'marks'; marks.mkdir()
     def crash_once(quiet=True, **run):
         "The worker dies (as if killed) the first time it trains the random-labels run"
@@ -72,7 +71,8 @@ def test_killed_task_retried_or_failed(cluster, tmp_path, capsys):
         from rethink_fastai.learner import run_experiment
         return run_experiment(quiet=quiet, **run)
     store2 = tmp_path/'runs2.sqlite'
-    sweep('table1', store2, run_fn=flaky, executor='ray', executor_kwargs=dict(max_retries=0), **spec)
+    with pytest.raises(SweepFailed, match='2 run\\(s\\) failed'):   # raised after the other run finished
+        sweep('table1', store2, run_fn=flaky, executor='ray', executor_kwargs=dict(max_retries=0), **spec)
     st = {(r, wd > 0): s for r, wd, s in rows(store2, "SELECT json_extract(config, '$.randomization'), json_extract(config, '$.wd'), status FROM runs")}
     assert st == {('true_labels', True): 'failed', ('true_labels', False): 'finished', ('random_labels', False): 'failed'}, st
     errs = [e for (e,) in rows(store2, "SELECT error FROM runs WHERE status='failed'")]
@@ -82,3 +82,22 @@ def test_killed_task_retried_or_failed(cluster, tmp_path, capsys):
     df = sweep('table1', store2, executor='ray', **spec)
     assert '2 run(s) trained' in capsys.readouterr().out and len(df) == 3
     assert rows(store2, "SELECT status, count(*) FROM runs GROUP BY status") == [('finished', 3)]
+
+def test_threads_are_the_runs(cluster, tmp_path):
+    "Every executor trains with the run's `threads`, not the worker's CPUs (Ray: `cpus_per_run`) nor the driver's thread count"
+    import torch
+    from rethink_fastai.sweep import sweep
+    def seen_threads(quiet=True, **run):
+        "A stand-in trainer that records the thread count torch trains with"
+        import torch
+        return dict(arch=run['arch'], seed=run['seed'], torch_threads=torch.get_num_threads(), stopped_because='fitted', history=[])
+    spec = dict(SPEC, seeds=(0,))
+    got = {}
+    for ex, kw in (('local', {}), ('ray', dict(cpus_per_run=2)), ('slurm', dict(cluster='local', folder=str(tmp_path/'jobs'), poll=0.5, cpus_per_run=2))):
+        torch.set_num_threads(2)
+        for threads in (1, 2):
+            df = sweep('table1', tmp_path/f'{ex}{threads}.sqlite', run_fn=seen_threads, executor=ex, executor_kwargs=kw,
+                       **dict(spec, train_kwargs=dict(threads=threads)))
+            got[ex, threads] = sorted(df.torch_threads)
+        assert torch.get_num_threads() == 2                 # the driver's own count is left as it was
+    assert got == {(ex, t): [t]*3 for ex in ('local', 'ray', 'slurm') for t in (1, 2)}, got
