@@ -19,6 +19,11 @@ from .store import Store, run_key
 __all__ = ['LABEL_KEYS', 'EXECUTORS', 'DATASET_HOOKS', 'register_dataset', 'data_identity', 'full_config', 'migrate_config',
            'trainer_args', 'SweepFailed', 'register_executor', 'local_executor', 'load_plugins', 'sweep']
 
+# %% ../nbs/08_sweep.ipynb #6f9ab8f4
+import concurrent.futures as cf, multiprocessing as mp
+from collections import Counter
+from .store import RECORD_FORMAT
+
 # %% ../nbs/08_sweep.ipynb #6902d3a3
 LABEL_KEYS = ('regularizer',)
 
@@ -53,10 +58,6 @@ def trainer_args(run:dict)->dict:
     return {k:v for k,v in run.items() if k not in LABEL_KEYS}
 
 # %% ../nbs/08_sweep.ipynb #5f8c624e
-import concurrent.futures as cf, multiprocessing as mp
-from collections import Counter
-from .store import RECORD_FORMAT
-
 class SweepFailed(RuntimeError):
     "Raised by `sweep`, after all its other runs are done, when runs failed: the `counts`, the `failed` keys, the finished `runs`"
     def __init__(self, msg:str, counts:dict, failed:list, runs): super().__init__(msg); store_attr('counts,failed,runs')
