@@ -126,12 +126,14 @@ class ConvergenceRecorder(Callback):
         "Per-example losses and predicted classes of one batch of logits `p`"
         return self.learn.loss_func(p, yb).float().flatten(), p.argmax(-1).flatten()
 
-    def evaluate(self, dl)->tuple:
-        "Per-example losses and predicted classes of the model on `dl`, in `eval` mode (both on the CPU)"
-        losses, preds = [], []
+    def evaluate(self, dl, logits:bool=False)->tuple:
+        "Per-example losses and predicted classes of the model on `dl`, in `eval` mode (on the CPU); and the logits if `logits`"
+        losses, preds, ps = [], [], []
         for p, yb in self.eval_batches(dl):
             l, c = self.loss_pred(p, yb); losses.append(l); preds.append(c)
-        return torch.cat(losses).cpu(), torch.cat(preds).cpu()
+            if logits: ps.append(p.detach().float().cpu())
+        res = torch.cat(losses).cpu(), torch.cat(preds).cpu()
+        return (*res, torch.cat(ps)) if logits else res
 
     # --- fastai events ---
     def before_fit(self):
@@ -228,9 +230,12 @@ class ConvergenceRecorder(Callback):
     def _epoch_row(self, test_loss, test_acc, lr=None, init=False)->dict:
         "Evaluate the training set, update the marks and per-example epochs, and append the epoch's row to `history`"
         t = time.perf_counter()
-        losses, preds = self.evaluate(self.eval_dl)
+        keep = getattr(self, 'keep_logits', False) # set by listeners that read the logits (e.g. `scores.ExampleScores`)
+        out = self.evaluate(self.eval_dl, logits=True) if keep else self.evaluate(self.eval_dl)
+        losses, preds = out[:2]
         self.eval_seconds += time.perf_counter()-t
         if not init: self.epoch_done += 1
+        self.train_pass = dict(epoch=self.epoch_done, init=init, losses=losses, preds=preds, logits=out[2] if keep else None)
         ep, correct, mask = self.epoch_done, preds==self.y_train, self.mask
         self.first_fit[(self.first_fit<0) & correct] = ep
         self.fit_since[~correct] = -1
