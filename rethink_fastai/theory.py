@@ -545,10 +545,10 @@ def kernel_report(dataset:str='digits', # 'digits', 'mnist', 'cifar10' or a path
                   data:str=None, # Local folder or archive with the data
                   n:int=None, # Training images to interpolate (default: all); a seeded random subset when fewer
                   gamma:float=None, # Kernel width (default: `default_gamma` on pixels, 0.02 on MNIST; `median_gamma` on features)
-                  features:str='pixels', # What the kernel sees: one of `FEATURES` ('pixels', 'gabor', 'random_conv')
-                  l2:float=0., # Ridge: solve `(K + l2 I) alpha = y` (0: interpolate exactly)
                   labels:str='true', # 'true', or 'random' (uniform labels drawn with `seed`)
                   seed:int=0, # Seed of the subset and of random labels
+                  features:str='pixels', # What the kernel sees: one of `FEATURES` ('pixels', 'gabor', 'random_conv')
+                  l2:float=0., # Ridge: solve `(K + l2 I) alpha = y` (0: interpolate exactly)
                   solver:str='auto', # See `kernel_solve`
                   log:callable=None, # Progress messages
                   save:str=None, # Save `alpha` (and the subset, labels and result) to this file with `torch.save`
