@@ -116,7 +116,7 @@ def batch_tfms(shape:tuple, # `(C, H, W)` of the stored images
                crop:int|str|None='auto', # Crop size; 'auto' is the paper's (`paper_crop`); None for no crop
                whiten:bool=True, # Per-image whitening
                augment=None, # Any of `AUGMENTATIONS`, as a list or a comma-separated string
-               max_rotate:float=10., # Largest rotation (degrees) for 'flip_rotate'
+               max_rotate:float=10., # Largest rotation (degrees) for 'flip_rotate': every image turns by an angle uniform in +-max_rotate
               )->list:
     "The batch transforms of the paper's preprocessing and augmentations"
     augs = _augments(augment)
@@ -126,7 +126,7 @@ def batch_tfms(shape:tuple, # `(C, H, W)` of the stored images
     tfms = [IntToFloatTensor()]
     if crop is not None: tfms.append(BatchCrop(crop, random='crop' in augs))
     if 'flip_rotate' in augs:
-        tfms += aug_transforms(do_flip=True, max_rotate=max_rotate, max_zoom=1., max_lighting=0., max_warp=0., p_lighting=0.)
+        tfms += aug_transforms(do_flip=True, max_rotate=max_rotate, max_zoom=1., max_lighting=0., max_warp=0., p_lighting=0., p_affine=1.)
     if whiten: tfms.append(PerImageWhiten())
     return tfms
 

@@ -7,16 +7,18 @@ Docs: https://rethink-fastai.github.io/rethink_fastai/theory.html.md"""
 # %% ../nbs/10_theory.ipynb #0a60ecda
 from __future__ import annotations
 import copy, math, os, resource, tempfile, time, warnings
-import numpy as np, torch
+import numpy as np, pandas as pd, torch
 from torch import nn
 from fastcore.all import *
 from .data import get_dataset
+from .experiments import PAPER_SETUP
 
 # %% auto #0
-__all__ = ['LABELS', 'SOLVERS', 'peak_mem_gb', 'pixels', 'default_gamma', 'distinct_projection', 'midpoint_biases', 'step_matrix',
-           'forward_substitution', 'Depth2Net', 'depth2_fit', 'depth2_report', 'depth2_images', 'depth2_precision',
-           'sgd_least_squares', 'gaussian_kernel', 'kernel_matmul', 'pcg', 'TiledKernel', 'kernel_solve',
-           'kernel_report']
+__all__ = ['LABELS', 'SOLVERS', 'PAPER_KERNELS', 'FEATURES', 'peak_mem_gb', 'pixels', 'default_gamma', 'distinct_projection',
+           'midpoint_biases', 'step_matrix', 'forward_substitution', 'Depth2Net', 'depth2_fit', 'depth2_report',
+           'depth2_images', 'depth2_precision', 'sgd_least_squares', 'gaussian_kernel', 'kernel_matmul', 'pcg',
+           'TiledKernel', 'kernel_solve', 'paper_kernels', 'gabor_bank', 'gabor_features', 'random_convnet',
+           'random_conv_features', 'median_gamma', 'kernel_report']
 
 # %% ../nbs/10_theory.ipynb #5afef2e0
 def peak_mem_gb()->float:
@@ -30,7 +32,7 @@ def pixels(x:torch.Tensor)->torch.Tensor:
 LABELS = ('true', 'random')
 
 def default_gamma(d:int)->float:
-    "The authors' `gamma=0.02` on MNIST's 784 pixels in [0, 1], scaled by `784/d` for other input sizes"
+    "The kit's `gamma=0.02` on MNIST's 784 pixels in [0, 1] (the paper names no width), scaled by `784/d` for other input sizes"
     return 0.02*784/d
 
 # %% ../nbs/10_theory.ipynb #7e1c066d
@@ -400,6 +402,7 @@ def kernel_solve(x:torch.Tensor, # Training points `(n, d)`
                  y:torch.Tensor, # Targets `(n, k)` (one-hot for classification)
                  gamma:float, # Kernel width
                  solver:str='auto', # 'dense' (float64 Cholesky), 'tiled' (float32 tiles + PCG), 'auto' (dense up to `dense_max`)
+                 l2:float=0., # Ridge: solve `(K + l2 I) alpha = y`; 0 interpolates exactly
                  tol:float=1e-6, # Relative residual PCG aims at, on the stored kernel
                  tile:int=2048, # Tile size of the tiled solver
                  dtype=torch.float32, # Storage precision of the tiled kernel
@@ -410,15 +413,16 @@ def kernel_solve(x:torch.Tensor, # Training points `(n, d)`
                  storage:str=None, # Folder for a file-backed kernel (`TiledKernel`), for runs near the memory limit
                  log:callable=None, # Called with progress messages
                 )->tuple: # `(alpha, info)`
-    "Solve `K alpha = y` for the Gaussian kernel of `x`; `info` holds the relative residual against the float64 kernel"
+    "Solve `(K + l2 I) alpha = y` for the Gaussian kernel `K` of `x`; `info` holds the relative residual against the float64 kernel"
     if solver not in SOLVERS: raise ValueError(f"unknown solver {solver!r}: use one of {', '.join(SOLVERS)}")
     log = log or noop
-    n = len(x); y = y.to(torch.float64); info = dict(n=n, gamma=gamma)
+    n = len(x); y = y.to(torch.float64); info = dict(n=n, gamma=gamma, l2=l2)
     if solver=='auto': solver = 'dense' if n <= dense_max else 'tiled'
     info['solver'] = solver
     t0 = time.time()
     if solver=='dense':
         K = gaussian_kernel(x, x, gamma, torch.float64)
+        if l2: K.diagonal().add_(l2)
         L,err = torch.linalg.cholesky_ex(K)
         alpha = torch.cholesky_solve(y, L) if err==0 else torch.linalg.solve(K, y)
         del L
@@ -428,59 +432,155 @@ def kernel_solve(x:torch.Tensor, # Training points `(n, d)`
     info['build_s'] = time.time()-t0; log(f"kernel built in {info['build_s']:.0f} s; peak memory {peak_mem_gb():.1f} GB")
     t1 = time.time()
     for s in shifts:
-        if tk.factor(s): break
+        if tk.factor(l2 + s): break
         tk.restore()
     else: raise RuntimeError(f"blocked Cholesky failed with every shift in {shifts}: pass larger shifts")
-    info.update(factor_s=time.time()-t1, shift=tk.shift, min_pivot=tk.min_pivot)
-    log(f"factored in {info['factor_s']:.0f} s with shift {tk.shift:g}; peak memory {peak_mem_gb():.1f} GB")
+    info.update(factor_s=time.time()-t1, shift=tk.shift-l2, min_pivot=tk.min_pivot)
+    log(f"factored in {info['factor_s']:.0f} s with shift {info['shift']:g}; peak memory {peak_mem_gb():.1f} GB")
     t2 = time.time()
     plog = lambda i,r: log(f"pcg {i}: residual {r:.2e}")
-    alpha, its, res = pcg(tk.matmul, y, tk.precond, tol, maxiter, log=plog)
+    mm = (lambda v: tk.matmul(v) + l2*v) if l2 else tk.matmul
+    alpha, its, res = pcg(mm, y, tk.precond, tol, maxiter, log=plog)
     iters = [its]
     for _ in range(refine+1):
-        r = y - kernel_matmul(x, alpha, gamma)  # the true residual, float64 kernel from the data
+        r = y - kernel_matmul(x, alpha, gamma) - l2*alpha  # the true residual, float64 kernel from the data
         info['residual'] = (r.norm()/y.norm()).item()
         log(f"residual against the float64 kernel: {info['residual']:.2e}")
         if len(iters) > refine or info['residual'] < tol: break
-        d, its, _ = pcg(tk.matmul, r, tk.precond, tol, maxiter, log=plog)
+        d, its, _ = pcg(mm, r, tk.precond, tol, maxiter, log=plog)
         alpha += d; iters.append(its)
     info.update(pcg_iterations=iters, stored_residual=res, solve_s=time.time()-t2)
     return alpha, info
+
+# %% ../nbs/10_theory.ipynb #ac66651e
+PAPER_KERNELS = [ # Section 5: the paper's Gaussian-kernel solutions on all training images (test error %, norm where given)
+    dict(dataset='mnist', features='pixels', l2=False, test_error=PAPER_SETUP['mnist_kernel_test_error'], norm=PAPER_SETUP['mnist_kernel_norm']),
+    dict(dataset='mnist', features='gabor', l2=False, test_error=0.6, norm=390), # "Gabor wavelet transform" preprocessing
+    dict(dataset='cifar10', features='pixels', l2=False, test_error=PAPER_SETUP['cifar10_kernel_test_error'], norm=None),
+    dict(dataset='cifar10', features='random_conv', l2=False, test_error=17., norm=None), # features of a random conv net
+    dict(dataset='cifar10', features='random_conv', l2=True, test_error=15., norm=None), # the same, with l2 regularization
+]
+
+def paper_kernels()->pd.DataFrame:
+    "The paper's Section 5 kernel results as a DataFrame"
+    return pd.DataFrame(PAPER_KERNELS)
+
+# %% ../nbs/10_theory.ipynb #e8b69d7b
+def gabor_bank(size:int=9, # Side of each filter, in pixels
+               orientations:int=8, # Orientations, evenly spaced in [0, pi)
+               wavelengths:tuple=(4., 8.), # Wavelengths of the carriers, in pixels
+               sigma:float=0.56, # Width of the Gaussian envelope, in wavelengths (0.56: a bandwidth of one octave)
+              )->torch.Tensor: # `(2 F, 1, size, size)`: the real parts of the `F` filters, then their imaginary parts
+    "A fixed bank of complex Gabor filters: a zero-mean cosine and a sine carrier under a Gaussian envelope, unit norm"
+    r = torch.arange(size, dtype=torch.float64) - (size-1)/2
+    yy, xx = torch.meshgrid(r, r, indexing='ij')
+    re, im = [], []
+    for lam in wavelengths:
+        for k in range(orientations):
+            t = math.pi*k/orientations
+            u = xx*math.cos(t) + yy*math.sin(t)
+            env = torch.exp(-(xx**2 + yy**2)/(2*(sigma*lam)**2))
+            c, s = env*torch.cos(2*math.pi*u/lam), env*torch.sin(2*math.pi*u/lam)
+            c = c - env*(c.sum()/env.sum())  # no response to a constant image
+            re.append(c/c.norm()); im.append(s/s.norm())
+    return torch.stack(re + im)[:,None].float()
+
+def gabor_features(x:torch.Tensor, # `uint8` images `(N, C, H, W)`
+                   pool:int=4, # Side of the blocks the moduli are averaged over
+                   bs:int=1024, # Images per step
+                   **kwargs, # Passed to `gabor_bank`
+                  )->torch.Tensor: # `(N, C (F + 1) (H/pool) (W/pool))`, float32
+    "The modulus of each Gabor response, averaged over `pool x pool` blocks, with the block-averaged image (first-order scattering)"
+    bank = gabor_bank(**kwargs); F = len(bank)//2
+    def f(xb):
+        z = xb.float().div(255).flatten(0, 1)[:,None]            # each channel on its own
+        o = nn.functional.conv2d(z, bank, padding=bank.shape[-1]//2)
+        m = (o[:, :F]**2 + o[:, F:]**2).sqrt()                   # the complex modulus
+        return nn.functional.avg_pool2d(torch.cat([m, z], 1), pool).reshape(len(xb), -1)
+    with torch.no_grad(): return torch.cat([f(x[i:i+bs]) for i in range(0, len(x), bs)])
+
+# %% ../nbs/10_theory.ipynb #5ba0049a
+def random_convnet(n_in:int=3, # Input channels
+                   widths:tuple=(64, 256), # Output channels of each 3x3 convolution (each followed by ReLU and 2x2 average pooling)
+                   out_size:int=4, # Side of the final average pooling
+                   seed:int=0, # Seed of the random weights
+                  )->nn.Module:
+    "A convolutional network with fixed random weights (PyTorch's default initialization, seeded), for features"
+    from rethink_fastai.models import ConvModule
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        layers, ni = [], n_in
+        for w in widths: layers += [ConvModule(ni, w, 3, bn=False), nn.AvgPool2d(2)]; ni = w
+        net = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(out_size), nn.Flatten())
+    return net.eval().requires_grad_(False)
+
+@delegates(random_convnet, but=['n_in'])
+def random_conv_features(x:torch.Tensor, # `uint8` images `(N, C, H, W)`
+                         bs:int=500, # Images per step
+                         **kwargs,
+                        )->torch.Tensor: # `(N, widths[-1] out_size^2)`, float32
+    "Features of per-image standardized images from `random_convnet`: random, never trained"
+    net = random_convnet(x.shape[1], **kwargs)
+    def f(xb):
+        z = xb.float().div(255)
+        v, m = torch.var_mean(z.flatten(1), 1, correction=0)
+        z = (z - m[:,None,None,None]) / v.sqrt().clamp_min(1/math.sqrt(z[0].numel()))[:,None,None,None]
+        return net(z)
+    with torch.no_grad(): return torch.cat([f(x[i:i+bs]) for i in range(0, len(x), bs)])
+
+# %% ../nbs/10_theory.ipynb #f4a5647d
+FEATURES = dict(pixels=pixels, gabor=gabor_features, random_conv=random_conv_features) # name -> `f(uint8 images) -> (N, D)`
+
+def median_gamma(f:torch.Tensor, # Training features `(n, D)`
+                 scale:float=2., # gamma = scale / median squared distance (2 gives about 0.02 on MNIST's pixels)
+                 sample:int=1000, # Pairs of the first `2 sample` rows are measured
+                )->float:
+    "The kit's kernel width for features: `scale` over the median squared distance between training features"
+    m = min(sample, len(f)//2)
+    a, b = f[:m].double(), f[m:2*m].double()
+    return scale/(torch.cdist(a, b)**2).median().item()
 
 # %% ../nbs/10_theory.ipynb #271b173b
 def kernel_report(dataset:str='digits', # 'digits', 'mnist', 'cifar10' or a path (see `get_dataset`)
                   data:str=None, # Local folder or archive with the data
                   n:int=None, # Training images to interpolate (default: all); a seeded random subset when fewer
-                  gamma:float=None, # Kernel width (default: `default_gamma`, 0.02 on MNIST)
+                  gamma:float=None, # Kernel width (default: `default_gamma` on pixels, 0.02 on MNIST; `median_gamma` on features)
                   labels:str='true', # 'true', or 'random' (uniform labels drawn with `seed`)
                   seed:int=0, # Seed of the subset and of random labels
+                  features:str='pixels', # What the kernel sees: one of `FEATURES` ('pixels', 'gabor', 'random_conv')
+                  l2:float=0., # Ridge: solve `(K + l2 I) alpha = y` (0: interpolate exactly)
                   solver:str='auto', # See `kernel_solve`
                   log:callable=None, # Progress messages
                   save:str=None, # Save `alpha` (and the subset, labels and result) to this file with `torch.save`
                   **kwargs, # Passed to `kernel_solve`
                  )->dict:
-    "Interpolate one-hot labels exactly with a Gaussian kernel and report test error, norm, residual, time and memory"
+    "Interpolate one-hot labels with a Gaussian kernel on pixels or features (exactly, or with ridge `l2`); report errors, norms, residual, time, memory"
     if labels not in LABELS: raise ValueError(f"unknown labels {labels!r}: use one of {', '.join(LABELS)}")
+    if features not in FEATURES: raise ValueError(f"unknown features {features!r}: use one of {', '.join(FEATURES)}")
     t0 = time.time()
     ds = get_dataset(dataset, data)
     N = len(ds.x_train); n = N if n is None else int(n)
     if not 0 < n <= N: raise ValueError(f"n={n}: {ds.name} has {N:,} training images")
     g = torch.Generator().manual_seed(seed)
     idx = torch.arange(N) if n==N else torch.randperm(N, generator=g)[:n].sort().values
-    x, xt = pixels(ds.x_train[idx]), pixels(ds.x_test)
-    gamma = default_gamma(x.shape[1]) if gamma is None else float(gamma)
+    t1 = time.time()
+    x, xt = FEATURES[features](ds.x_train[idx]), FEATURES[features](ds.x_test)
+    feature_s = time.time()-t1
+    if gamma is None: gamma = default_gamma(x.shape[1]) if features=='pixels' else median_gamma(x)
+    gamma = float(gamma)
     y = ds.y_train[idx] if labels=='true' else torch.randint(ds.c, (n,), generator=g)
     Y = nn.functional.one_hot(y, ds.c).double()
     # one more right-hand side, all ones, gives the interpolant of the +-1 coding too: alpha(2Y-1) = 2 alpha(Y) - alpha(1)
-    A, info = kernel_solve(x, torch.cat([Y, torch.ones(n, 1, dtype=Y.dtype)], 1), gamma, solver, log=log, **kwargs)
+    A, info = kernel_solve(x, torch.cat([Y, torch.ones(n, 1, dtype=Y.dtype)], 1), gamma, solver, l2, log=log, **kwargs)
     alpha, pm1 = A[:, :ds.c], 2*A[:, :ds.c] - A[:, ds.c:]
     pred = kernel_matmul(x, alpha, gamma, rows=xt)
-    rkhs = lambda a,y: (a*y).sum().clamp_min(0).sqrt().item()  # sqrt(trace(alpha^T K alpha)), as K alpha = y
-    res = dict(dataset=ds.name, n_train=n, n_test=len(xt), labels=labels, gamma=gamma,
+    rkhs = lambda a,y: ((a*y).sum() - l2*(a*a).sum()).clamp_min(0).sqrt().item()  # sqrt(trace(alpha^T K alpha)), as K alpha = y - l2 alpha
+    res = dict(dataset=ds.name, n_train=n, n_test=len(xt), labels=labels, features=features, n_features=x.shape[1], gamma=gamma, l2=l2,
                test_error=(pred.argmax(1)!=ds.y_test).float().mean().item(),
+               train_error=((Y - l2*alpha).argmax(1)!=y).float().mean().item(), # K alpha = y - l2 alpha, to the residual
                norm=rkhs(alpha, Y), norm_rkhs=rkhs(alpha, Y), norm_alpha=alpha.norm().item(),
                norm_rkhs_pm1=rkhs(pm1, 2*Y-1), norm_alpha_pm1=pm1.norm().item(), residual=info['residual'],
-               seconds=time.time()-t0, peak_mem_gb=peak_mem_gb(), threads=torch.get_num_threads())
+               feature_s=feature_s, seconds=time.time()-t0, peak_mem_gb=peak_mem_gb(), threads=torch.get_num_threads())
     res.update({k:v for k,v in info.items() if k not in res and k!='n'})
     if save: torch.save(dict(alpha=alpha, alpha_ones=A[:, ds.c], idx=idx, labels=y, result=res), save)
     return res

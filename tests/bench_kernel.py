@@ -2,13 +2,14 @@
 """Minimum-norm Gaussian-kernel interpolation at full scale (Zhang et al. 2017, Section 5): not collected by pytest.
 
     .venv/bin/python tests/bench_kernel.py --dataset mnist --n 60000 --storage /tmp > /tmp/kernel60k.log 2>&1
+    .venv/bin/python tests/bench_kernel.py --dataset cifar10 --n 10000 --features random_conv --l2 0.1
 
 Progress goes to stderr with timestamps; the last line of stdout is the JSON of `rethink_fastai.theory.kernel_report`."""
 import argparse, json, sys, time
 from pathlib import Path
 import torch
 
-_shared = Path(__file__).resolve().parents[2]/'shared'/'data'
+_shared = next((p/'shared'/'data' for p in Path(__file__).resolve().parents if (p/'shared'/'data').is_dir()), Path('shared/data'))  # the nearest shared copy, from a worktree too
 _default_data = dict(mnist=_shared/'mnist', cifar10=_shared/'cifar10.tgz')
 
 def main(argv=None):
@@ -18,6 +19,8 @@ def main(argv=None):
     p.add_argument('--n', type=int, default=None, help="training images (default: all)")
     p.add_argument('--gamma', type=float, default=None, help="kernel width (default: 0.02 * 784 / d)")
     p.add_argument('--labels', default='true', choices=('true', 'random'))
+    p.add_argument('--features', default='pixels', choices=('pixels', 'gabor', 'random_conv'), help="what the kernel sees (see FEATURES)")
+    p.add_argument('--l2', type=float, default=0., help="ridge: solve (K + l2 I) alpha = y (0: interpolate exactly)")
     p.add_argument('--solver', default='auto', choices=('auto', 'dense', 'tiled'))
     p.add_argument('--tile', type=int, default=2048)
     p.add_argument('--tol', type=float, default=1e-6)
@@ -34,7 +37,7 @@ def main(argv=None):
     if data is None and a.dataset in _default_data and _default_data[a.dataset].exists(): data = str(_default_data[a.dataset])
     t0 = time.time()
     log = lambda msg: print(f"[{time.time()-t0:7.1f} s] {msg}", file=sys.stderr, flush=True)
-    res = kernel_report(a.dataset, data, n=a.n, gamma=a.gamma, labels=a.labels, seed=a.seed, solver=a.solver, log=log,
+    res = kernel_report(a.dataset, data, n=a.n, gamma=a.gamma, labels=a.labels, features=a.features, l2=a.l2, seed=a.seed, solver=a.solver, log=log,
                         save=a.save, storage=a.storage, tile=a.tile, tol=a.tol, refine=a.refine, shifts=tuple(float(s) for s in a.shifts.split(',')))
     res['command'] = 'tests/bench_kernel.py ' + ' '.join(sys.argv[1:] if argv is None else argv)
     print(json.dumps(res), flush=True)
