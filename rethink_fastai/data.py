@@ -1,4 +1,4 @@
-"""Decode once, cache as uint8 arrays: digits, MNIST, CIFAR-10 and any image folder in fastai's layout
+"""Decode once, cache as uint8 arrays: digits, MNIST, CIFAR-10, CIFAR-100 and any image folder in fastai's layout
 
 Docs: https://rethink-fastai.github.io/rethink_fastai/data.html.md"""
 
@@ -6,7 +6,7 @@ Docs: https://rethink-fastai.github.io/rethink_fastai/data.html.md"""
 
 # %% ../nbs/00_data.ipynb #6422c5ea
 from __future__ import annotations
-import gzip, hashlib, json, os, tarfile, zipfile, warnings
+import functools, gzip, hashlib, json, os, pickle, shutil, tarfile, uuid, zipfile, warnings
 # fastai's import scripts a few activations with torch.jit.script, which torch 2.14 deprecates: not our users' concern
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
 from collections import Counter
@@ -18,9 +18,10 @@ from fastai.data.external import URLs, untar_data, fastai_path
 from fastai.data.transforms import image_extensions
 
 # %% auto #0
-__all__ = ['DATASETS', 'ImageArrays', 'array_identity', 'load_digits', 'cache_dir', 'cached', 'read_idx', 'load_idx_folder',
-           'folder_classes', 'decode_images', 'load_image_folder', 'save_image_folder', 'extract_archive',
-           'get_dataset']
+__all__ = ['CACHE_VERSION', 'DATASETS', 'ImageArrays', 'array_identity', 'load_digits', 'cache_dir', 'file_digest',
+           'files_digest', 'cached', 'read_idx', 'load_idx_folder', 'cifar_python_kind', 'load_cifar_python',
+           'save_cifar_python', 'folder_classes', 'decode_images', 'load_image_folder', 'save_image_folder',
+           'extract_archive', 'get_dataset']
 
 # %% ../nbs/00_data.ipynb #48f3948b
 class ImageArrays:
@@ -34,6 +35,8 @@ class ImageArrays:
         name:str, # Short name of the dataset, e.g. 'cifar10'
         identity:str=None, # Content hash of the arrays (computed when not given)
         source:str=None, # Where the data came from (a path, or 'sklearn')
+        order:str=None, # Provenance of the training order: 'cifar10'/'cifar100' for the original CIFAR order, None if unknown
+        index:torch.Tensor=None, # Positions of these training images in that order (set by `subset`); None: all, in order
     ):
         store_attr(but='identity')
         self.identity = identity or array_identity(x_train, y_train, x_test, y_test)
@@ -62,12 +65,17 @@ def subset(self:ImageArrays,
            seed:int=0, # Seed of the draw
           )->ImageArrays:
     "A class-stratified subset of `n` training images (the test set is kept whole)"
-    if n is None or n>=len(self.y_train): return self
-    if not isinstance(n, (int, np.integer)) or n<self.c: raise ValueError(f"subset must be an integer >= {self.c} (one per class), got {n!r}")
+    if n is None: return self
+    N = len(self.y_train)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n<self.c:
+        raise ValueError(f"subset must be an integer >= {self.c} (one per class), got {n!r}")
+    if n>N: raise ValueError(f"subset={n} is larger than the {N:,} training images of {self.name}: use at most {N}")
+    if n==N: return self
     from sklearn.model_selection import train_test_split
-    idx,_ = train_test_split(np.arange(len(self.y_train)), train_size=int(n), stratify=self.y_train.numpy(), random_state=seed)
+    idx,_ = train_test_split(np.arange(N), train_size=int(n), stratify=self.y_train.numpy(), random_state=seed)
     idx = torch.from_numpy(np.sort(idx))
-    return ImageArrays(self.x_train[idx], self.y_train[idx], self.x_test, self.y_test, self.classes, self.name, source=self.source)
+    return ImageArrays(self.x_train[idx], self.y_train[idx], self.x_test, self.y_test, self.classes, self.name, source=self.source,
+                       order=self.order, index=idx if self.index is None else self.index[idx])
 
 # %% ../nbs/00_data.ipynb #bb89ffb6
 def load_digits(
@@ -84,31 +92,79 @@ def load_digits(
     return ImageArrays(t(xtr), t(ytr, np.int64), t(xte), t(yte, np.int64), [str(i) for i in range(10)], 'digits', source='sklearn')
 
 # %% ../nbs/00_data.ipynb #5156a3c4
+CACHE_VERSION = 2 # Version of what a cache file holds (2: content keys, `order` and `index`); part of every key
+
 def cache_dir()->Path:
     "Where decoded arrays and extracted archives are kept (`$RETHINK_CACHE`, else fastai's data directory)"
     p = Path(os.environ.get('RETHINK_CACHE') or fastai_path('data')/'rethink_cache')
     p.mkdir(parents=True, exist_ok=True)
     return p
 
+def _tmp_name(fn:Path, suffix:str='')->Path:
+    "A temporary name beside `fn` that no other writer uses"
+    return fn.with_name(f"{fn.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp{suffix}")
+
+def _memo_digest(stamp:str, compute:callable)->str:
+    "The digest `compute()`, remembered in the cache directory under `stamp` (what identifies the source's state)"
+    memo = cache_dir()/'digests'/hashlib.sha256(stamp.encode()).hexdigest()[:24]
+    if memo.exists() and len(d := memo.read_text().strip())==64: return d
+    d = compute()
+    memo.parent.mkdir(exist_ok=True); tmp = _tmp_name(memo); tmp.write_text(d); os.replace(tmp, memo)
+    return d
+
+def _stamp(fn:Path)->str: st = os.stat(fn); return f"{os.path.realpath(fn)}|{st.st_size}|{st.st_ino}|{st.st_mtime_ns}"
+
+def _hash_files(files, h=None):
+    h = h or hashlib.sha256()
+    for fn in files:
+        with open(fn, 'rb') as f:
+            while b := f.read(1<<20): h.update(b)
+    return h.hexdigest()
+
+def file_digest(fn:Path)->str:
+    "sha256 of a file's content (computed once for each state of the file)"
+    return _memo_digest(_stamp(fn), lambda: _hash_files([fn]))
+
+def files_digest(files:list, # Files, in a fixed order
+                 root:Path=None, # Names enter the digest relative to `root` (so a moved folder keeps its digest)
+                )->str:
+    "sha256 of the names and contents of `files` (computed once for each state of the files)"
+    names = [os.path.relpath(f, root) if root else str(f) for f in files]
+    def compute():
+        h = hashlib.sha256(json.dumps(names).encode())
+        return _hash_files(files, h)
+    return _memo_digest(json.dumps([_stamp(f) for f in files]), compute)
+
 # %% ../nbs/00_data.ipynb #15617b55
 def _save_cache(ds:ImageArrays, fn:Path):
-    tmp = fn.with_suffix('.tmp.npz')
-    np.savez(tmp, x_train=ds.x_train.numpy(), y_train=ds.y_train.numpy(), x_test=ds.x_test.numpy(), y_test=ds.y_test.numpy(),
-             meta=np.array(json.dumps(dict(classes=ds.classes, name=ds.name, identity=ds.identity, source=ds.source))))
-    os.replace(tmp, fn) # atomic: an interrupted decode never leaves a half-written cache
+    tmp = _tmp_name(fn, '.npz')
+    extra = {} if ds.index is None else dict(index=ds.index.numpy())
+    try:
+        np.savez(tmp, x_train=ds.x_train.numpy(), y_train=ds.y_train.numpy(), x_test=ds.x_test.numpy(), y_test=ds.y_test.numpy(),
+                 meta=np.array(json.dumps(dict(classes=ds.classes, name=ds.name, identity=ds.identity, source=ds.source,
+                                               order=ds.order, cache_version=CACHE_VERSION))), **extra)
+        os.replace(tmp, fn) # atomic: readers see the old file or the new one, never half of one
+    finally: tmp.unlink(missing_ok=True)
 
 def _load_cache(fn:Path)->ImageArrays:
-    with np.load(fn) as f:
+    with open(fn, 'rb') as fh, np.load(fh) as f: # our handle: closed even when the file is not an npz
         meta = json.loads(str(f['meta']))
-        return ImageArrays(*(torch.from_numpy(f[k]) for k in ('x_train','y_train','x_test','y_test')), **meta)
+        if meta.pop('cache_version', None)!=CACHE_VERSION: raise ValueError(f"cache format {CACHE_VERSION} expected")
+        index = torch.from_numpy(f['index']) if 'index' in f.files else None
+        return ImageArrays(*(torch.from_numpy(f[k]) for k in ('x_train','y_train','x_test','y_test')), index=index, **meta)
 
 # %% ../nbs/00_data.ipynb #946fa97c
-def cached(key:str, # Fingerprint of the source
+_cache_errors = (zipfile.BadZipFile, EOFError, ValueError, KeyError, OSError) # what a truncated or corrupt file raises
+
+def cached(key:str, # Fingerprint of the source (its content digest and the decoding settings)
            make:callable, # Called to build the `ImageArrays` when the cache misses
            cache:bool=True)->ImageArrays: # Read and write the cache
     "Load `ImageArrays` for `key` from the cache, or `make` them and save them there"
-    fn = cache_dir()/f"{hashlib.sha256(key.encode()).hexdigest()[:20]}.npz"
-    if cache and fn.exists(): return _load_cache(fn)
+    fn = cache_dir()/f"{hashlib.sha256(f'v{CACHE_VERSION}|{key}'.encode()).hexdigest()[:20]}.npz"
+    if cache and fn.exists():
+        try: return _load_cache(fn)
+        except _cache_errors as e:
+            warnings.warn(f"{fn}: unreadable cache file ({type(e).__name__}: {e}); decoding the source again and rewriting it")
     ds = make()
     if cache: _save_cache(ds, fn)
     return ds
@@ -146,6 +202,62 @@ def load_idx_folder(path:Path, name='mnist')->ImageArrays:
     return ImageArrays(t('x_train')[:,None], t('y_train', np.int64), t('x_test')[:,None], t('y_test', np.int64),
                        [str(i) for i in range(10)], name, source=str(path))
 
+# %% ../nbs/00_data.ipynb #e9abee25
+def cifar_python_kind(path:Path)->str|None:
+    "'cifar10' or 'cifar100' if `path` holds that python version's batches, else None"
+    p = Path(path)
+    if (p/'data_batch_1').is_file() and (p/'test_batch').is_file(): return 'cifar10'
+    if (p/'train').is_file() and (p/'test').is_file() and (p/'meta').is_file(): return 'cifar100'
+
+def _unpickle(fn:Path)->dict:
+    with open(fn, 'rb') as f: d = pickle.load(f, encoding='bytes')
+    return {(k.decode() if isinstance(k, bytes) else k): v for k,v in d.items()}
+
+def _names(a): return [o.decode() if isinstance(o, bytes) else str(o) for o in a]
+
+def load_cifar_python(path:Path, # Folder holding the pickled batches (e.g. `cifar-10-batches-py/`)
+                      labels:str='fine', # CIFAR-100's 'fine' (100 classes) or 'coarse' (20 superclasses) labels
+                      name:str=None, # Dataset name (default: 'cifar10', 'cifar100' or 'cifar100_coarse')
+                     )->ImageArrays:
+    "CIFAR-10 or CIFAR-100 from the python version's pickled batches, in the original order (`order` records it)"
+    path = Path(path); kind = cifar_python_kind(path)
+    if kind is None: raise FileNotFoundError(f"{path}: no CIFAR python-version batches (data_batch_1..5 and test_batch, or train, test and meta)")
+    if labels not in ('fine','coarse'): raise ValueError(f"labels must be 'fine' or 'coarse', got {labels!r}")
+    if kind=='cifar10':
+        if labels=='coarse': raise ValueError("CIFAR-10 has no coarse labels: labels='coarse' is for CIFAR-100")
+        tr, te = [_unpickle(path/f'data_batch_{i}') for i in range(1,6)], [_unpickle(path/'test_batch')]
+        key, classes = 'labels', _names(_unpickle(path/'batches.meta')['label_names'])
+    else:
+        tr, te = [_unpickle(path/'train')], [_unpickle(path/'test')]
+        key, classes = f'{labels}_labels', _names(_unpickle(path/'meta')[f'{labels}_label_names'])
+    x = lambda bs: torch.from_numpy(np.concatenate([np.asarray(b['data'], np.uint8) for b in bs]).reshape(-1,3,32,32))
+    y = lambda bs: torch.from_numpy(np.concatenate([np.asarray(b[key], np.int64) for b in bs]))
+    name = name or (kind if labels=='fine' else f'{kind}_coarse')
+    return ImageArrays(x(tr), y(tr), x(te), y(te), classes, name, source=str(path), order=kind)
+
+# %% ../nbs/00_data.ipynb #e024590a
+def save_cifar_python(ds:ImageArrays, # 32x32 RGB images
+                      path:Path, # Destination folder
+                      kind:str='cifar10', # 'cifar10' (five training batches) or 'cifar100' (`coarse` needed)
+                      coarse:np.ndarray=None, # CIFAR-100: the coarse label of each fine class
+                      coarse_names:list=None, # CIFAR-100: the superclass names
+                     )->Path:
+    "Write `ds` in CIFAR's python-version format (for tests: the real archives are large)"
+    path = Path(path); path.mkdir(parents=True, exist_ok=True)
+    dump = lambda o, fn: (path/fn).write_bytes(pickle.dumps({k.encode(): v for k,v in o.items()}))
+    flat = lambda x: x.reshape(len(x), -1).numpy()
+    if kind=='cifar10':
+        for i,ix in enumerate(np.array_split(np.arange(len(ds.y_train)), 5)):
+            dump(dict(data=flat(ds.x_train[ix]), labels=ds.y_train[ix].tolist()), f'data_batch_{i+1}')
+        dump(dict(data=flat(ds.x_test), labels=ds.y_test.tolist()), 'test_batch')
+        dump(dict(label_names=[c.encode() for c in ds.classes]), 'batches.meta')
+    else:
+        coarse = np.asarray(coarse)
+        for fn,x,y in (('train', ds.x_train, ds.y_train), ('test', ds.x_test, ds.y_test)):
+            dump(dict(data=flat(x), fine_labels=y.tolist(), coarse_labels=coarse[y.numpy()].tolist()), fn)
+        dump(dict(fine_label_names=[c.encode() for c in ds.classes], coarse_label_names=[c.encode() for c in coarse_names]), 'meta')
+    return path
+
 # %% ../nbs/00_data.ipynb #ac858d43
 _train_names, _test_names = ('train','training'), ('test','valid','val','testing')
 
@@ -154,27 +266,40 @@ def _split_dir(path:Path, names, what):
     if d is None: raise FileNotFoundError(f"{path}: no {what} folder (expected one of {', '.join(n+'/' for n in names)}) in fastai's layout")
     return d
 
-def folder_classes(path:Path)->list:
-    "Class names of an image folder: `labels.txt` if present, else the sorted class folders of `train/`"
-    path = Path(path)
-    lt = path/'labels.txt'
-    if lt.exists(): return [o.strip() for o in lt.read_text().splitlines() if o.strip()]
+def _class_dirs(path:Path, labels:str='fine')->dict:
+    "Class name -> its folders inside a split: `<class>/`, or `<superclass>/<class>/` (fastai's CIFAR-100)"
+    if labels not in ('fine','coarse'): raise ValueError(f"labels must be 'fine' or 'coarse', got {labels!r}")
     tr = _split_dir(path, _train_names, 'training')
-    cs = sorted(o.name for o in tr.iterdir() if o.is_dir())
-    if not cs: raise FileNotFoundError(f"{tr}: no class folders")
-    return cs
+    tops = sorted(o.name for o in tr.iterdir() if o.is_dir())
+    if not tops: raise FileNotFoundError(f"{tr}: no class folders")
+    subs = {t: sorted(o.name for o in (tr/t).iterdir() if o.is_dir()) for t in tops}
+    if not all(subs.values()): # one level: `<class>/`
+        if labels=='coarse': raise ValueError(f"{tr}: labels='coarse' needs two levels of class folders (<superclass>/<class>/), as in CIFAR-100")
+        lt = path/'labels.txt'
+        return {c:[c] for c in ([o.strip() for o in lt.read_text().splitlines() if o.strip()] if lt.exists() else tops)}
+    if labels=='coarse': return {t:[f'{t}/{s}' for s in subs[t]] for t in tops}
+    fine = {s:f'{t}/{s}' for t in tops for s in subs[t]}
+    return {s:[fine[s]] for s in sorted(fine)}
+
+def folder_classes(path:Path, # Folder in fastai's layout
+                   labels:str='fine', # For two-level folders: the leaf ('fine') or the top ('coarse') folders
+                  )->list:
+    "Class names of an image folder: `labels.txt` if present, else the sorted class folders of `train/`"
+    return list(_class_dirs(Path(path), labels))
 
 # %% ../nbs/00_data.ipynb #d9e61dd7
-def _list_split(d:Path, classes):
+def _list_split(d:Path, class_dirs:dict):
     "Sorted image files and labels of one split folder, checking every class folder"
     files, labels = [], []
     exts = {e.lower() for e in image_extensions}
-    for i,c in enumerate(classes):
-        cd = d/c
-        if not cd.is_dir(): raise FileNotFoundError(f"{cd}: missing class folder for class {c!r}")
-        fs = sorted(o for o in os.listdir(cd) if os.path.splitext(o)[1].lower() in exts)
-        if not fs: raise ValueError(f"{cd}: empty class folder (no image files)")
-        files += [str(cd/o) for o in fs]; labels += [i]*len(fs)
+    for i,(c,rels) in enumerate(class_dirs.items()):
+        fs = []
+        for r in rels:
+            cd = d/r
+            if not cd.is_dir(): raise FileNotFoundError(f"{cd}: missing class folder for class {c!r}")
+            fs += [str(cd/o) for o in sorted(os.listdir(cd)) if os.path.splitext(o)[1].lower() in exts]
+        if not fs: raise ValueError(f"{d/rels[0]}: empty class folder (no image files)")
+        files += fs; labels += [i]*len(fs)
     return files, np.array(labels, dtype=np.int64)
 
 # %% ../nbs/00_data.ipynb #5528441b
@@ -228,14 +353,15 @@ def load_image_folder(path:Path, # Folder in fastai's layout
                       name:str=None, # Dataset name (default: the folder's name)
                       size:int=None, # Resize and centre-crop to `size` (needed when image sizes differ)
                       cache:bool=True, # Read and write the decoded-array cache
+                      labels:str='fine', # Two-level folders (CIFAR-100): 'fine' (leaf folders) or 'coarse' (top folders)
                      )->ImageArrays:
     "Decode an image folder in fastai's layout (`train/<class>/*`, `test/<class>/*`) once, then load it from the cache"
     path = Path(path)
     if not path.is_dir(): raise FileNotFoundError(f"{path}: not a folder")
-    classes = folder_classes(path)
+    cds = _class_dirs(path, labels); classes = list(cds)
     trd, ted = _split_dir(path, _train_names, 'training'), _split_dir(path, _test_names, 'test')
-    (ftr,ytr),(fte,yte) = _list_split(trd, classes), _list_split(ted, classes)
-    key = json.dumps([str(path.resolve()), size, classes, [(f, os.path.getsize(f)) for f in ftr+fte]])
+    (ftr,ytr),(fte,yte) = _list_split(trd, cds), _list_split(ted, cds)
+    key = json.dumps(['folder', files_digest(ftr+fte, path), size, classes, name])
     def make():
         mode = _folder_mode(ftr)
         return ImageArrays(decode_images(ftr, mode, size), torch.from_numpy(ytr), decode_images(fte, mode, size),
@@ -263,49 +389,64 @@ def save_image_folder(ds:ImageArrays, # Dataset to write
 
 # %% ../nbs/00_data.ipynb #78905db5
 def _find_layout(root:Path)->Path:
-    "The folder at or below `root` (two levels at most) that holds a training split or IDX files"
+    "The folder at or below `root` (two levels at most) that holds a training split, IDX files or CIFAR's python version"
     cands = [root] + sorted(o for o in root.iterdir() if o.is_dir()) if root.is_dir() else []
     cands += [g for c in cands[1:] for g in sorted(c.iterdir()) if g.is_dir()]
     for c in cands:
-        if any((c/n).is_dir() for n in _train_names) or _find_idx(c): return c
-    raise FileNotFoundError(f"{root}: no folder with {'/ or '.join(_train_names)}/ (fastai's layout) or MNIST's IDX files")
+        if any((c/n).is_dir() for n in _train_names) or _find_idx(c) or cifar_python_kind(c): return c
+    raise FileNotFoundError(f"{root}: no folder with {'/ or '.join(_train_names)}/ (fastai's layout), MNIST's IDX files "
+                            f"or CIFAR's python-version batches")
+
+_archive_errors = (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) # truncated gzip: EOFError; bad gzip: OSError
 
 def extract_archive(fn:Path)->Path:
     "Extract a `.tgz`/`.tar.gz`/`.tar`/`.zip` once into the cache directory and return the folder with the data"
-    fn = Path(fn); st = fn.stat()
-    dest = cache_dir()/'extracted'/f"{fn.name.split('.')[0]}-{hashlib.sha256(f'{fn.resolve()}{st.st_size}{st.st_mtime}'.encode()).hexdigest()[:12]}"
+    fn = Path(fn)
+    dest = cache_dir()/'extracted'/f"{fn.name.split('.')[0]}-{file_digest(fn)[:12]}"
     if not (dest/'.done').exists():
-        tmp = dest.with_name(dest.name+'.tmp'); tmp.mkdir(parents=True, exist_ok=True)
-        if zipfile.is_zipfile(fn):
-            with zipfile.ZipFile(fn) as z: z.extractall(tmp)
-        else:
-            with tarfile.open(fn) as t: t.extractall(tmp, filter='data')
-        (tmp/'.done').touch(); os.replace(tmp, dest)
+        tmp = _tmp_name(dest); tmp.mkdir(parents=True)
+        try:
+            try:
+                if zipfile.is_zipfile(fn):
+                    with zipfile.ZipFile(fn) as z: z.extractall(tmp)
+                else:
+                    with tarfile.open(fn) as t: t.extractall(tmp, filter='data')
+            except _archive_errors as e:
+                raise ValueError(f"{fn}: cannot read the archive ({type(e).__name__}: {e}); expected a complete .tgz, .tar.gz, .tar or .zip") from None
+            (tmp/'.done').touch()
+            try: os.replace(tmp, dest)
+            except OSError:
+                if not (dest/'.done').exists(): raise # else: another process extracted it first
+        finally: shutil.rmtree(tmp, ignore_errors=True)
     return _find_layout(dest)
 
 # %% ../nbs/00_data.ipynb #cd54f4ba
-DATASETS = ('digits', 'mnist', 'cifar10')
+DATASETS = ('digits', 'mnist', 'cifar10', 'cifar100', 'cifar100_coarse')
+_URLS = dict(mnist='MNIST', cifar10='CIFAR', cifar100='CIFAR_100', cifar100_coarse='CIFAR_100') # fastai's `URLs` names
 
 def _archive(p:Path): return p.is_file() and (tarfile.is_tarfile(p) or zipfile.is_zipfile(p))
 
 def _is_archive_name(p:Path): return p.name.endswith(('.tgz','.tar.gz','.tar','.zip'))
 
-def _load_path(p:Path, name, size, cache)->ImageArrays:
+def _load_path(p:Path, name, size, cache, labels='fine')->ImageArrays:
     p = Path(p).expanduser()
     if not p.exists(): raise FileNotFoundError(f"{p}: no such file or folder")
     if _is_archive_name(p) or _archive(p):
-        st = p.stat()
-        key = json.dumps(['archive', str(p.resolve()), st.st_size, st.st_mtime, size, name])
-        return cached(key, lambda: _load_path(extract_archive(p), name, size, cache=False), cache)
+        key = json.dumps(['archive', file_digest(p), size, name, labels])
+        return cached(key, lambda: _load_path(extract_archive(p), name, size, False, labels), cache)
     p = _find_layout(p)
-    if _find_idx(p):
-        key = json.dumps(['idx', str(p.resolve()), [(str(f), f.stat().st_size) for f in _find_idx(p).values()]])
+    if kind := cifar_python_kind(p):
+        if name in DATASETS and name.split('_')[0]!=kind: raise ValueError(f"{p}: holds {kind}'s python version, not {name}")
+        key = json.dumps(['cifar_python', files_digest(sorted(o for o in p.iterdir() if o.is_file()), p), labels, name])
+        return cached(key, lambda: load_cifar_python(p, labels, name), cache)
+    if fs := _find_idx(p):
+        key = json.dumps(['idx', files_digest(list(fs.values()), p), name])
         return cached(key, lambda: load_idx_folder(p, name or 'mnist'), cache)
-    return load_image_folder(p, name, size, cache)
+    return load_image_folder(p, name, size, cache, labels)
 
 # %% ../nbs/00_data.ipynb #b20bdac6
 def get_dataset(
-    dataset:str='digits', # 'digits', 'mnist', 'cifar10', or a path to a folder or archive
+    dataset:str='digits', # One of `DATASETS` ('digits', 'mnist', 'cifar10', 'cifar100', 'cifar100_coarse'), or a path to a folder or archive
     data:str=None, # Local folder or archive holding `dataset` (instead of fastai's download)
     size:int=None, # Resize image folders whose sizes differ to `size` x `size`
     cache:bool=True, # Use the decoded-array cache
@@ -313,10 +454,9 @@ def get_dataset(
     "Load a dataset by name or path as `ImageArrays`, decoding at most once"
     if isinstance(dataset, ImageArrays): return dataset
     if dataset=='digits': return load_digits()
-    if data is not None: return _load_path(Path(data), None if dataset not in DATASETS else dataset, size, cache)
-    if dataset in ('mnist','cifar10'):
-        url = URLs.MNIST if dataset=='mnist' else URLs.CIFAR
-        return _load_path(untar_data(url), dataset, size, cache)
+    labels = 'coarse' if dataset=='cifar100_coarse' else 'fine'
+    if data is not None: return _load_path(Path(data), dataset if dataset in DATASETS else None, size, cache, labels)
+    if dataset in _URLS: return _load_path(untar_data(getattr(URLs, _URLS[dataset])), dataset, size, cache, labels)
     p = Path(str(dataset)).expanduser()
     if not p.exists():
         raise ValueError(f"unknown dataset {dataset!r}: use one of {', '.join(DATASETS)}, or a path to an image folder or archive")

@@ -1,4 +1,4 @@
-"""The paper's six randomizations of a dataset, drawn once from a seed and fixed for good
+"""The paper's six randomizations of a dataset and label noise beyond uniform, drawn once from a seed and fixed for good
 
 Docs: https://rethink-fastai.github.io/rethink_fastai/randomize.html.md"""
 
@@ -6,18 +6,23 @@ Docs: https://rethink-fastai.github.io/rethink_fastai/randomize.html.md"""
 
 # %% ../nbs/01_randomize.ipynb #9247712c
 from __future__ import annotations
+import json, os
+from pathlib import Path
 import numpy as np, torch
 from fastcore.all import *
-from .data import ImageArrays, get_dataset
+from .data import ImageArrays, get_dataset, cache_dir
 
 # %% auto #0
-__all__ = ['RANDOMIZATIONS', 'LABEL_RANDOMIZATIONS', 'PIXEL_RANDOMIZATIONS', 'check_seed', 'check_randomization', 'rng_for',
-           'corrupt_labels', 'permute_pixels', 'random_perms', 'gaussian_like', 'pixel_stats', 'Randomized',
-           'randomize']
+__all__ = ['RANDOMIZATIONS', 'NOISE_RANDOMIZATIONS', 'LABEL_RANDOMIZATIONS', 'PIXEL_RANDOMIZATIONS', 'CIFAR10_FLIPS',
+           'HUMAN_LABELS', 'HUMAN_NOISE_RATES', 'HUMAN_URLS', 'check_seed', 'check_randomization', 'rng_for',
+           'corrupt_labels', 'flip_matrix', 'check_transition', 'load_transition', 'transition_labels',
+           'realized_transition', 'load_human_labels', 'human_labels', 'permute_pixels', 'random_perms',
+           'gaussian_like', 'pixel_stats', 'Randomized', 'randomize']
 
 # %% ../nbs/01_randomize.ipynb #8b4a81c7
 RANDOMIZATIONS = ('true_labels', 'partial_labels', 'random_labels', 'shuffled_pixels', 'random_pixels', 'gaussian')
-LABEL_RANDOMIZATIONS = ('true_labels', 'partial_labels', 'random_labels')
+NOISE_RANDOMIZATIONS = ('class_flip_labels', 'transition_labels', 'human_labels') # label noise beyond the paper's
+LABEL_RANDOMIZATIONS = ('true_labels', 'partial_labels', 'random_labels') + NOISE_RANDOMIZATIONS
 PIXEL_RANDOMIZATIONS = ('shuffled_pixels', 'random_pixels', 'gaussian')
 
 # %% ../nbs/01_randomize.ipynb #ff1a95c4
@@ -29,16 +34,19 @@ def check_seed(seed)->int:
     return int(seed)
 
 def check_randomization(randomization:str, corruption:float=None)->float:
-    "Validate a randomization name and return its label-corruption probability p"
-    if randomization not in RANDOMIZATIONS:
-        raise ValueError(f"unknown randomization {randomization!r}: use one of {', '.join(RANDOMIZATIONS)}")
+    "Validate a randomization name and return its label-corruption probability p (0 where a matrix or a file says it)"
+    if randomization not in RANDOMIZATIONS+NOISE_RANDOMIZATIONS:
+        raise ValueError(f"unknown randomization {randomization!r}: use one of {', '.join(RANDOMIZATIONS+NOISE_RANDOMIZATIONS)}")
     if corruption is not None:
         if isinstance(corruption, bool) or not isinstance(corruption, (int, float, np.floating, np.integer)):
             raise TypeError(f"corruption must be a number in [0, 1], got {corruption!r}")
         if not 0<=corruption<=1: raise ValueError(f"corruption must be in [0, 1], got {corruption}")
-    if randomization=='partial_labels':
-        if corruption is None: raise ValueError("partial_labels needs a corruption probability p in [0, 1] (e.g. corruption=0.4)")
+    if randomization in ('partial_labels', 'class_flip_labels'):
+        if corruption is None: raise ValueError(f"{randomization} needs a corruption probability p in [0, 1] (e.g. corruption=0.4)")
         return float(corruption)
+    if randomization in ('transition_labels', 'human_labels'):
+        if corruption is not None: raise ValueError(f"{randomization} takes no corruption: its {'matrix' if randomization[0]=='t' else 'label file'} says how labels change")
+        return 0.
     p = {'true_labels':0., 'random_labels':1.}.get(randomization, 0.)
     if corruption is not None and float(corruption)!=p:
         raise ValueError(f"{randomization} implies corruption={p}; use partial_labels for corruption={corruption}")
@@ -63,6 +71,117 @@ def corrupt_labels(y:torch.Tensor, # Clean labels
     draw, new = rng.random(n)<p, rng.integers(0, n_classes, n)
     y2 = torch.where(torch.from_numpy(draw), torch.from_numpy(new), y)
     return y2, y2!=y
+
+# %% ../nbs/01_randomize.ipynb #a20db564
+CIFAR10_FLIPS = dict(truck='automobile', bird='airplane', deer='horse', cat='dog', dog='cat') # Patrini et al., CVPR 2017
+
+def _class_index(classes, o)->int:
+    ix = {c:i for i,c in enumerate(classes)}
+    if o in ix: return ix[o]
+    if str(o) in ix: return ix[str(o)]
+    raise ValueError(f"{o!r} is not a class of this dataset (classes: {', '.join(map(str, classes[:12]))}{'...' if len(classes)>12 else ''})")
+
+def flip_matrix(classes:list, # Class names of the dataset, in label order
+                p:float, # Probability that a label of a flipped class is flipped
+                pairs:dict=None, # Class -> the class it becomes, by name (default: `CIFAR10_FLIPS`)
+               )->np.ndarray:
+    "The transition matrix of class flips: a label of class `a` becomes `pairs[a]` with probability `p`"
+    T = np.eye(len(classes))
+    for a,b in (CIFAR10_FLIPS if pairs is None else pairs).items():
+        i,j = _class_index(classes, a), _class_index(classes, b)
+        if i==j: raise ValueError(f"flip pair {a!r} -> {b!r}: a class cannot flip to itself")
+        T[i,i], T[i,j] = 1-p, p
+    return T
+
+def check_transition(T, # A matrix-like `(C, C)`
+                     c:int, # Number of classes
+                    )->np.ndarray:
+    "`T` as a float array if it is a `c` x `c` row-stochastic matrix, else a `ValueError` saying what is wrong"
+    T = np.asarray(T, dtype=np.float64)
+    if T.shape!=(c,c): raise ValueError(f"transition matrix must be {c} x {c} (classes x classes), got shape {T.shape}")
+    if not np.isfinite(T).all() or (T<0).any(): raise ValueError("transition matrix entries must be finite and >= 0")
+    bad = np.flatnonzero(np.abs(T.sum(1)-1)>1e-6)
+    if len(bad): raise ValueError(f"each row of a transition matrix must sum to 1: row {bad[0]} sums to {T[bad[0]].sum():.6g}")
+    return T
+
+def load_transition(fn:str|Path)->np.ndarray:
+    "A transition matrix from a file: `.npy`, `.json` (a list of rows), or text (`.csv`, `.txt`: one row a line, commas or spaces)"
+    fn = Path(fn)
+    if not fn.exists(): raise FileNotFoundError(f"{fn}: no such transition-matrix file")
+    if fn.suffix=='.npy': return np.load(fn)
+    if fn.suffix=='.json': return np.array(json.loads(fn.read_text()), dtype=np.float64)
+    return np.loadtxt(fn, delimiter=',' if ',' in fn.read_text() else None, ndmin=2)
+
+def transition_labels(y:torch.Tensor, # Clean labels
+                      T:np.ndarray, # Row-stochastic transition matrix `(C, C)`
+                      seed:int=0, # Seed
+                     )->tuple:
+    "Draw each label's new class from row `y[i]` of `T`: `(new_labels, changed_mask)`"
+    T = check_transition(T, len(T))
+    u = rng_for(seed, 'labels').random(len(y))
+    cum = np.cumsum(T, 1)[y.numpy()]
+    y2 = torch.from_numpy(np.minimum((u[:,None]>=cum).sum(1), len(T)-1).astype(np.int64))
+    return y2, y2!=y
+
+def realized_transition(y_clean:torch.Tensor, # Clean labels
+                        y:torch.Tensor, # Labels after the noise
+                        c:int, # Number of classes
+                       )->np.ndarray:
+    "The realized transition matrix: the fraction of each clean class that carries each label (rows of absent classes are 0)"
+    n = torch.bincount(y_clean*c+y, minlength=c*c).reshape(c,c).double().numpy()
+    return n/np.maximum(n.sum(1, keepdims=True), 1)
+
+# %% ../nbs/01_randomize.ipynb #7f48b967
+HUMAN_LABELS = dict(cifar10=('aggre_label', 'random_label1', 'random_label2', 'random_label3', 'worse_label'),
+                    cifar100=('noisy_label',)) # the noisy label sets of each file
+HUMAN_NOISE_RATES = dict(aggre_label=0.0903, random_label1=0.1723, worse_label=0.4021, noisy_label=0.4020) # as published
+HUMAN_URLS = dict(cifar10='https://github.com/UCSC-REAL/cifar-10-100n/raw/main/data/CIFAR-10_human.pt',
+                  cifar100='https://github.com/UCSC-REAL/cifar-10-100n/raw/main/data/CIFAR-100_human.pt')
+
+def load_human_labels(path:str|Path=None, # A CIFAR-10N/100N `.pt` file you trust (`torch.load` unpickles it); None: download
+                      dataset:str='cifar10', # Which file to download when `path` is None: 'cifar10' or 'cifar100'
+                     )->dict:
+    "The label sets of a CIFAR-10N / CIFAR-100N file as numpy arrays, from `path` or downloaded once into the cache"
+    if path is None:
+        if dataset not in HUMAN_URLS: raise ValueError(f"human labels exist for {' and '.join(HUMAN_URLS)}, not {dataset!r}")
+        path = cache_dir()/'human'/Path(HUMAN_URLS[dataset]).name
+        if not path.exists():
+            from fastcore.net import urlsave
+            path.parent.mkdir(parents=True, exist_ok=True); tmp = path.with_name(f'{path.name}.{os.getpid()}.tmp')
+            try: urlsave(HUMAN_URLS[dataset], tmp)
+            except Exception as e:
+                raise ConnectionError(f"cannot download {HUMAN_URLS[dataset]} ({e}): fetch it where you are online and pass its path") from None
+            os.replace(tmp, path)
+    path = Path(path)
+    if not path.exists(): raise FileNotFoundError(f"{path}: no such human-label file")
+    d = torch.load(path, weights_only=False)
+    if not isinstance(d, dict) or not any(k in d for ks in HUMAN_LABELS.values() for k in ks):
+        raise ValueError(f"{path}: not a CIFAR-10N/100N label file (expected a dict with {', '.join(HUMAN_LABELS['cifar10'])} or noisy_label)")
+    return {k: np.asarray(v) for k,v in d.items()}
+
+def human_labels(ds:ImageArrays, # The clean dataset, in CIFAR's original order (its python version), or a subset of it
+                 labels:str='aggre_label', # The label set: `HUMAN_LABELS` (CIFAR-10N's five, CIFAR-100N's noisy_label)
+                 path:str|Path=None, # The label file (None: download the one for `ds.order`)
+                )->tuple:
+    "CIFAR-10N/100N's human labels for `ds`'s training images: `(new_labels, changed_mask)`; refuses a copy of another order"
+    kind = first(k for k,v in HUMAN_LABELS.items() if labels in v)
+    if kind is None: raise ValueError(f"unknown human label set {labels!r}: use one of {', '.join(sum(HUMAN_LABELS.values(), ()))}")
+    if ds.order!=kind:
+        got = 'unknown' if ds.order is None else f"that of {ds.order}"
+        raise ValueError(f"{labels} is indexed in {kind}'s original training order, but the training order of {ds.name} ({ds.source}) is {got}: "
+                         f"a folder copy is sorted by class and file name. Load {kind} from its python version "
+                         f"({'cifar-10-python.tar.gz' if kind=='cifar10' else 'cifar-100-python.tar.gz'}) to use human labels")
+    d = load_human_labels(path, kind)
+    if labels not in d: raise ValueError(f"{path}: has no {labels!r} (it has {', '.join(d)})")
+    h = d[labels].astype(np.int64)
+    idx = np.arange(len(ds.y_train)) if ds.index is None else ds.index.numpy()
+    if ds.index is None and len(h)!=len(idx) or idx.max()>=len(h):
+        raise ValueError(f"{path}: {len(h):,} human labels, but {ds.name} has {len(ds.y_train):,} training images in {kind}'s order")
+    if 'clean_label' in d:
+        bad = int((d['clean_label'][idx]!=ds.y_train.numpy()).sum())
+        if bad: raise ValueError(f"{path}: its clean labels disagree with {ds.name}'s at {bad:,} of {len(idx):,} positions: not the same order")
+    y2 = torch.from_numpy(h[idx])
+    return y2, y2!=ds.y_train
 
 # %% ../nbs/01_randomize.ipynb #ee57577a
 def _flat(x, channels):
@@ -108,35 +227,68 @@ def pixel_stats(x:torch.Tensor, match:str='global')->tuple:
 
 # %% ../nbs/01_randomize.ipynb #c242a8ae
 class Randomized(ImageArrays):
-    "`ImageArrays` after a randomization, with what was done: the changed-label mask, the realized fraction, the permutation"
+    "`ImageArrays` after a randomization, with what was done: the changed-label mask, the realized fraction and transitions, the permutation"
     def __init__(self, base:ImageArrays, x_train, y_train, x_test, randomization:str, corruption:float, seed:int,
-                 mask:torch.Tensor, perm:torch.Tensor=None, channels='together', match='global'):
+                 mask:torch.Tensor, perm:torch.Tensor=None, channels='together', match='global',
+                 transition:np.ndarray=None, # The requested transition matrix, for the label noises that have one
+                 noise:dict=None, # What the label noise was asked to be (pairs, label set, file), for the record
+                ):
         super().__init__(x_train, y_train, x_test, base.y_test, base.classes, base.name,
-                         identity=base.identity, source=base.source)
-        store_attr('randomization,corruption,seed,mask,perm,channels,match')
+                         identity=base.identity, source=base.source, order=base.order, index=base.index)
+        store_attr('randomization,corruption,seed,mask,perm,channels,match,transition,noise')
         self.y_clean = base.y_train
     @property
     def realized_corruption(self)->float: "Fraction of training labels actually changed"; return self.mask.float().mean().item()
+    @property
+    def realized_transition(self)->np.ndarray:
+        "Fraction of each clean class that carries each label after the randomization"
+        return realized_transition(self.y_clean, self.y_train, self.c)
+    def to_record(self)->dict:
+        "What the label noise was and what it did, for the run's record: the request, the transition matrices, the changed count"
+        if self.randomization not in LABEL_RANDOMIZATIONS or self.randomization=='true_labels': return {}
+        r4 = lambda a: np.round(a, 4).tolist()
+        return dict(label_noise=dict(self.noise or {}, n_changed=int(self.mask.sum())),
+                    transition=None if self.transition is None else r4(self.transition), realized_transition=r4(self.realized_transition))
     def __repr__(self):
         return (super().__repr__()[:-1] + f", {self.randomization}" + (f" p={self.corruption}" if self.corruption else "")
                 + f", seed={self.seed}, realized corruption {self.realized_corruption:.4f})")
 
 # %% ../nbs/01_randomize.ipynb #d6cca481
+def _label_noise(ds, randomization, p, seed, pairs, transition, human, human_file):
+    "New labels, mask, requested matrix and description of a label randomization"
+    if randomization=='class_flip_labels':
+        T = flip_matrix(ds.classes, p, pairs)
+        return (*transition_labels(ds.y_train, T, seed), T, dict(pairs=dict(CIFAR10_FLIPS if pairs is None else pairs), p=p))
+    if randomization=='transition_labels':
+        if transition is None: raise ValueError("transition_labels needs a transition matrix: transition= a (C, C) array or a file")
+        src = str(transition) if isinstance(transition, (str, Path)) else 'array'
+        T = check_transition(load_transition(transition) if isinstance(transition, (str, Path)) else transition, ds.c)
+        return (*transition_labels(ds.y_train, T, seed), T, dict(transition_from=src))
+    if randomization=='human_labels':
+        return (*human_labels(ds, human, human_file), None, dict(labels=human, file=None if human_file is None else str(human_file)))
+    if p>0:
+        y, mask = corrupt_labels(ds.y_train, ds.c, p, seed)
+        return y, mask, (1-p)*np.eye(ds.c)+p/ds.c, dict(p=p)
+    return ds.y_train, torch.zeros(len(ds.y_train), dtype=torch.bool), None, None
+
 def randomize(ds:ImageArrays, # The clean dataset (see `get_dataset`)
-              randomization:str='true_labels', # One of `RANDOMIZATIONS`
-              corruption:float=None, # Label-corruption probability p (for 'partial_labels')
+              randomization:str='true_labels', # One of `RANDOMIZATIONS` or `NOISE_RANDOMIZATIONS`
+              corruption:float=None, # Label-corruption probability p (for 'partial_labels' and 'class_flip_labels')
               seed:int=0, # Seed: the same seed gives the same data bit for bit
               channels:str='together', # Pixel permutations: 'together' (H x W positions) or 'apart' (C x H x W values)
               match:str='global', # Gaussian: match mean and variance 'global'ly or per 'channel'
               test_pixels:bool=True, # Apply pixel randomizations to the test images too
+              pairs:dict=None, # 'class_flip_labels': class -> the class it becomes (default: `CIFAR10_FLIPS`)
+              transition=None, # 'transition_labels': a row-stochastic `(C, C)` matrix, or a file holding one (`load_transition`)
+              human:str='aggre_label', # 'human_labels': the label set (`HUMAN_LABELS`)
+              human_file:str=None, # 'human_labels': the CIFAR-10N/100N `.pt` file (None: download it when online)
              )->Randomized:
-    "Apply one of the paper's randomizations to `ds`, drawn once from `seed`"
+    "Apply one of the paper's randomizations, or a label noise, to `ds`, drawn once from `seed`"
     if isinstance(ds, str): ds = get_dataset(ds)
     p, seed = check_randomization(randomization, corruption), check_seed(seed)
     if channels not in ('together','apart'): raise ValueError(f"channels must be 'together' or 'apart', got {channels!r}")
-    xtr, xte, ytr, perm = ds.x_train, ds.x_test, ds.y_train, None
-    if p>0: ytr, mask = corrupt_labels(ds.y_train, ds.c, p, seed)
-    else: mask = torch.zeros(len(ytr), dtype=torch.bool)
+    xtr, xte, perm = ds.x_train, ds.x_test, None
+    ytr, mask, T, noise = _label_noise(ds, randomization, p, seed, pairs, transition, human, human_file)
     npos = _n_positions(ds.shape, channels)
     if randomization=='shuffled_pixels':
         perm = torch.from_numpy(rng_for(seed, 'perm').permutation(npos))
@@ -149,4 +301,4 @@ def randomize(ds:ImageArrays, # The clean dataset (see `get_dataset`)
         m,s = pixel_stats(ds.x_train, match)
         xtr = gaussian_like(xtr, m, s, rng_for(seed, 'noise_train'))
         if test_pixels: xte = gaussian_like(xte, m, s, rng_for(seed, 'noise_test'))
-    return Randomized(ds, xtr, ytr, xte, randomization, p, seed, mask, perm, channels, match)
+    return Randomized(ds, xtr, ytr, xte, randomization, p, seed, mask, perm, channels, match, T, noise)
