@@ -18,7 +18,8 @@ from fastai.torch_core import to_float, to_detach
 
 # %% auto #0
 __all__ = ['EVAL_NAMES', 'STOP_REASONS', 'run_epoch', 'ExpDecayLR', 'StepScheduler', 'eval_loader', 'ConvergenceRecorder',
-           'FitBudget', 'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'CPUAutocast', 'RethinkLearner']
+           'FitBudget', 'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'CPUAutocast', 'RethinkLearner',
+           'PlainCrossEntropyLossFlat']
 
 # %% ../nbs/04_callbacks.ipynb #b7b36dd9
 def run_epoch(learn)->int:
@@ -421,3 +422,13 @@ class RethinkLearner(Learner):
         return todo
     def _call_one(self, event_name):
         for cb in self.event_cbs(event_name): cb(event_name)
+
+# %% ../nbs/04_callbacks.ipynb #3189dc5e
+from fastai.losses import CrossEntropyLossFlat
+
+class PlainCrossEntropyLossFlat(CrossEntropyLossFlat):
+    "fastai's `CrossEntropyLossFlat` whose loss is a plain `torch.Tensor` (not a `TensorBase`)"
+    def __call__(self, inp, targ, **kwargs):
+        if inp.ndim==2 and targ.ndim==1 and type(inp) is torch.Tensor and type(targ) is torch.Tensor and not targ.is_floating_point():
+            return self.func(inp, targ.long() if targ.dtype!=torch.long else targ, **kwargs)   # what fastai's path reduces to here
+        return super().__call__(inp, targ, **kwargs).as_subclass(torch.Tensor)

@@ -13,7 +13,7 @@ from fastai.interpret import ClassificationInterpretation
 from fastai.torch_core import defaults, set_seed
 from rethink_fastai.learner import rethink_learner
 from rethink_fastai.loaders import Preprocessed
-from rethink_fastai.callbacks import RethinkLearner, CPUAutocast
+from rethink_fastai.callbacks import RethinkLearner, PlainCrossEntropyLossFlat
 
 @pytest.fixture(autouse=True)
 def one_thread():
@@ -34,9 +34,8 @@ def handler_log():
     try: yield log
     finally: fcc.getcallable = orig
 
-def kit_learner(cls, path, **kwargs):
-    "`rethink_learner`'s learner, rebuilt as `cls` with the same arguments (what `rethink_learner` does with `cls` for `Learner`)"
-    base = rethink_learner('digits', 'partial_labels', corruption=0.2, seed=0, **kwargs)
+def rebuilt_as(base, cls, path=None):
+    "`base` (from `rethink_learner`) rebuilt as a `cls` with the same arguments: what `rethink_learner` would build with `cls` for `Learner`"
     own = [cb for cb in base.cbs if type(cb) not in defaults.callbacks]
     base.remove_cbs(own)
     learn = cls(base.dls, base.model, loss_func=base.loss_func, opt_func=base.opt_func, lr=base.lr, wd=base.wd,
@@ -44,11 +43,16 @@ def kit_learner(cls, path, **kwargs):
     learn.rethink_config = base.rethink_config
     return learn
 
-def scenario(cls, path:Path, precision='fp32'):
+def kit_learner(cls, path, **kwargs):
+    "The kit's learner on digits with partially corrupted labels, as a `cls`"
+    return rebuilt_as(rethink_learner('digits', 'partial_labels', corruption=0.2, seed=0, **kwargs), cls, path)
+
+def scenario(cls, path:Path, precision='fp32', plain_loss=False):
     "A user's session: the kit's runs (exp schedule with checkpoint and early stopping, one-cycle), fastai's tools, bars on"
     out = {}
     path.mkdir(parents=True, exist_ok=True)
     learn = kit_learner(cls, path, precision=precision, early_stopping=3)
+    if plain_loss: learn.loss_func = PlainCrossEntropyLossFlat()
     out['type'] = type(learn)
     with handler_log() as log:
         # first, as a user would; after it `ConvergenceRecorder.training_epoch` stays True (lr_find cancels mid-epoch),
@@ -79,7 +83,7 @@ def scenario(cls, path:Path, precision='fp32'):
 @pytest.mark.parametrize('precision', ['fp32', 'bf16'])
 def test_same_handlers_same_order(tmp_path, precision):
     plain = scenario(Learner, tmp_path/'plain', precision)
-    fast = scenario(RethinkLearner, tmp_path/'fast', precision)
+    fast = scenario(RethinkLearner, tmp_path/'fast', precision, plain_loss=True)   # the kit's hot path: dispatch and loss
     assert fast['type'] is RethinkLearner and fast['loaded_type'] is RethinkLearner
     assert fast['log'] == plain['log']
     seen = {c for c,_ in plain['log']}
@@ -115,3 +119,12 @@ def test_exceptions_and_run_flags(tmp_path):
     learn.convergence_recorder.run = False       # a callback switched off for one fit...
     with learn.no_bar(): learn.fit(1)
     assert learn.convergence_recorder.step == 0 and learn.convergence_recorder.run   # ...is on again after it, as in fastai
+
+def test_bench_hotpath_runs(capsys):
+    "The micro-benchmark's every contender trains at a tiny size (its figures are printed, not asserted)"
+    from bench_hotpath import main, CONTENDERS
+    out = main(['--data', 'synthetic', '--models', 'mlp1x512=260', '--rounds', '1', '--n-test', '20', '--step-iters', '3'])
+    res = out['models'][0]['contenders']
+    assert set(res) == set(CONTENDERS) and all(v['n_batches']==2 and v['epoch_s']>0 for v in res.values())
+    assert set(out['steps'][0]['us_per_step']) == {'foreach=False', 'foreach=True'}
+    assert 'load' in capsys.readouterr().out
