@@ -411,7 +411,9 @@ class RethinkLearner(Learner):
         if isinstance(event_name, str): self._call_one(event_name)
         else:
             for e in event_name: self._call_one(e)
-    def event_cbs(self, event_name:str)->list:
+    def event_cbs(self,
+        event_name:str, # One of fastai's events (`fastai.callback.core.event`)
+    )->list:
         "The callbacks, in order, that event `event_name` calls"
         cbs, c = self.cbs, self._cb_cache
         if c is None or c[0] is not cbs or c[1]!=len(cbs): c = self._cb_cache = (cbs, len(cbs), {})
@@ -428,7 +430,11 @@ from fastai.losses import CrossEntropyLossFlat
 
 class PlainCrossEntropyLossFlat(CrossEntropyLossFlat):
     "fastai's `CrossEntropyLossFlat` whose loss is a plain `torch.Tensor` (not a `TensorBase`)"
-    def __call__(self, inp, targ, **kwargs):
+    def __call__(self,
+        inp, # Predictions (logits)
+        targ, # Class indices
+        **kwargs,
+    ):
         if inp.ndim==2 and targ.ndim==1 and type(inp) is torch.Tensor and type(targ) is torch.Tensor and not targ.is_floating_point():
             return self.func(inp, targ.long() if targ.dtype!=torch.long else targ, **kwargs)   # what fastai's path reduces to here
         return super().__call__(inp, targ, **kwargs).as_subclass(torch.Tensor)

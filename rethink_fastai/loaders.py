@@ -133,7 +133,8 @@ def batch_tfms(shape:tuple, # `(C, H, W)` of the stored images
 # %% ../nbs/02_loaders.ipynb #e47f6e57
 PREPROCESS = ('auto', 'once', 'batch')
 
-def is_deterministic(tfms:list)->bool:
+def is_deterministic(tfms:list, # Batch transforms (see `batch_tfms`)
+                    )->bool:
     "Do the batch transforms `tfms` give the same result every epoch (no random augmentation)?"
     return all(not isinstance(t, RandTransform) or (isinstance(t, BatchCrop) and not t.random) for t in tfms)
 
