@@ -18,7 +18,8 @@ from fastai.torch_core import to_float, to_detach
 
 # %% auto #0
 __all__ = ['EVAL_NAMES', 'STOP_REASONS', 'run_epoch', 'ExpDecayLR', 'StepScheduler', 'eval_loader', 'ConvergenceRecorder',
-           'FitBudget', 'checkpoint_config', 'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'CPUAutocast']
+           'FitBudget', 'checkpoint_config', 'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'CPUAutocast',
+           'RethinkLearner', 'PlainCrossEntropyLossFlat']
 
 # %% ../nbs/04_callbacks.ipynb #b7b36dd9
 def run_epoch(learn)->int:
@@ -418,3 +419,49 @@ class CPUAutocast(Callback):
     def after_fit(self): self._exit(); self.autocast = None
     def _exit(self):
         if self._on: self.autocast.__exit__(None, None, None); self._on = False
+
+# %% ../nbs/04_callbacks.ipynb #a34c376b
+from fastai.learner import Learner
+from fastai.callback.core import event
+
+def _handles(cb, event_name:str)->bool:
+    "Must `cb` be called on `event_name`: every callback at `after_fit` (fastai resets `run` there), otherwise those with a handler"
+    return (event_name=='after_fit' or not isinstance(cb, Callback) or type(cb).__call__ is not Callback.__call__
+            or hasattr(cb, event_name))
+
+class RethinkLearner(Learner):
+    "fastai's `Learner`, whose events call only the callbacks that handle them, from per-event lists kept until the callbacks change"
+    _cb_cache = None
+    def add_cb(self, cb): self._cb_cache = None; return super().add_cb(cb)
+    def remove_cb(self, cb): self._cb_cache = None; return super().remove_cb(cb)
+    def __call__(self, event_name):
+        if isinstance(event_name, str): self._call_one(event_name)
+        else:
+            for e in event_name: self._call_one(e)
+    def event_cbs(self,
+        event_name:str, # One of fastai's events (`fastai.callback.core.event`)
+    )->list:
+        "The callbacks, in order, that event `event_name` calls"
+        cbs, c = self.cbs, self._cb_cache
+        if c is None or c[0] is not cbs or c[1]!=len(cbs): c = self._cb_cache = (cbs, len(cbs), {})
+        todo = c[2].get(event_name)
+        if todo is None:
+            if not hasattr(event, event_name): raise Exception(f'missing {event_name}')
+            todo = c[2][event_name] = [cb for cb in cbs.sorted('order') if _handles(cb, event_name)]
+        return todo
+    def _call_one(self, event_name):
+        for cb in self.event_cbs(event_name): cb(event_name)
+
+# %% ../nbs/04_callbacks.ipynb #3189dc5e
+from fastai.losses import CrossEntropyLossFlat
+
+class PlainCrossEntropyLossFlat(CrossEntropyLossFlat):
+    "fastai's `CrossEntropyLossFlat` whose loss is a plain `torch.Tensor` (not a `TensorBase`)"
+    def __call__(self,
+        inp, # Predictions (logits)
+        targ, # Class indices
+        **kwargs,
+    ):
+        if inp.ndim==2 and targ.ndim==1 and type(inp) is torch.Tensor and type(targ) is torch.Tensor and not targ.is_floating_point():
+            return self.func(inp, targ.long() if targ.dtype!=torch.long else targ, **kwargs)   # what fastai's path reduces to here
+        return super().__call__(inp, targ, **kwargs).as_subclass(torch.Tensor)

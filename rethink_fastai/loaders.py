@@ -15,13 +15,13 @@ from fastai.torch_core import TensorImage, TensorCategory, default_device
 from fastai.vision.core import *
 from fastai.vision.augment import RandTransform, aug_transforms
 from fastai.vision.data import Category
-from fasttransform import Transform
+from fasttransform import Transform, Pipeline
 from .data import ImageArrays, get_dataset
 from .randomize import randomize, Randomized
 
 # %% auto #0
-__all__ = ['AUGMENTATIONS', 'Take', 'TensorDL', 'BatchCrop', 'PerImageWhiten', 'paper_crop', 'batch_tfms', 'randomized_block',
-           'randomized_dls']
+__all__ = ['AUGMENTATIONS', 'PREPROCESS', 'Take', 'TensorDL', 'BatchCrop', 'PerImageWhiten', 'paper_crop', 'batch_tfms',
+           'is_deterministic', 'Preprocessed', 'preprocess_once', 'randomized_block', 'randomized_dls']
 
 # %% ../nbs/02_loaders.ipynb #f9c58a14
 class Take(Transform):
@@ -130,18 +130,54 @@ def batch_tfms(shape:tuple, # `(C, H, W)` of the stored images
     if whiten: tfms.append(PerImageWhiten())
     return tfms
 
+# %% ../nbs/02_loaders.ipynb #e47f6e57
+PREPROCESS = ('auto', 'once', 'batch')
+
+def is_deterministic(tfms:list, # Batch transforms (see `batch_tfms`)
+                    )->bool:
+    "Do the batch transforms `tfms` give the same result every epoch (no random augmentation)?"
+    return all(not isinstance(t, RandTransform) or (isinstance(t, BatchCrop) and not t.random) for t in tfms)
+
+class Preprocessed(IntToFloatTensor):
+    "The batch transform of images already preprocessed by `preprocess_once`: nothing to do; decodes as the per-batch path does"
+    def encodes(self, o:TensorImage): return o
+
+def preprocess_once(x:torch.Tensor, # `uint8` images `(N, C, H, W)`
+                    tfms:list, # Deterministic batch transforms (see `batch_tfms` and `is_deterministic`)
+                    dtype=torch.float32, # dtype of the result
+                    device=None, # Where to compute and keep the result (default: `x`'s device)
+                    chunk:int=4096, # Images per step (bounds the temporary memory)
+                   )->torch.Tensor:
+    "All of `x` through the batch transforms `tfms`, once, into one tensor of `dtype` on `device`"
+    if not is_deterministic(tfms): raise ValueError("preprocess_once needs deterministic transforms (no random augmentation)")
+    pipe, out = Pipeline(tfms, split_idx=1), None
+    for i in range(0, len(x), chunk):
+        r = pipe(TensorImage(x[i:i+chunk].to(device)))
+        if out is None: out = torch.empty((len(x), *r.shape[1:]), dtype=dtype, device=r.device)
+        out[i:i+chunk] = r
+    return out
+
 # %% ../nbs/02_loaders.ipynb #e3b4bd0b
 def randomized_block(ds:ImageArrays, # A dataset, usually the output of `randomize`
+                     preprocess:str='auto', # 'once': deterministic transforms run once (`preprocess_once`); 'batch': per batch; 'auto': once unless augmentation is random
+                     dtype=None, # dtype of the images preprocessed once (default float32; bf16/fp16 for runs in that precision on CUDA)
+                     device=None, # Where to preprocess once and keep the result (default: fastai's `default_device()`)
                      **kwargs, # Passed to `batch_tfms`: crop, whiten, augment, max_rotate
                     )->DataBlock:
     "A fastai `DataBlock` over `ds` whose batches come from whole tensors (`TensorDL`)"
+    if preprocess not in PREPROCESS: raise ValueError(f"unknown preprocess {preprocess!r}: use one of {', '.join(PREPROCESS)}")
     n_tr = len(ds.x_train)
     x, y = torch.cat([ds.x_train, ds.x_test]), torch.cat([ds.y_train, ds.y_test])
+    tfms = batch_tfms(ds.shape, **kwargs)
+    once = preprocess=='once' or (preprocess=='auto' and is_deterministic(tfms))
+    if once and not is_deterministic(tfms): raise ValueError("preprocess='once' needs no random augmentation: use preprocess='batch' or 'auto'")
+    if dtype is not None and not once: raise ValueError("dtype is the dtype of images preprocessed once: it needs preprocess='once' or 'auto' without random augmentation")
+    if once: x, tfms = preprocess_once(x, tfms, dtype or torch.float32, device or default_device()), [Preprocessed()]
     return DataBlock(blocks=(TransformBlock(type_tfms=Take(x, TensorImage)),
                              TransformBlock(type_tfms=Take(y, TensorCategory, ds.classes))),
                      get_items=lambda _: L(range(len(x))),
                      splitter=lambda items: (L(range(n_tr)), L(range(n_tr, len(items)))),
-                     batch_tfms=batch_tfms(ds.shape, **kwargs), dl_type=TensorDL, n_inp=1)
+                     batch_tfms=tfms, dl_type=TensorDL, n_inp=1)
 
 # %% ../nbs/02_loaders.ipynb #7327bab2
 def randomized_dls(
@@ -159,12 +195,14 @@ def randomized_dls(
     device=None, # Device for data and batches (default: fastai's `default_device()`)
     channels:str='together', # Pixel permutations: channels 'together' or 'apart'
     match:str='global', # Gaussian noise matched 'global'ly or per 'channel'
+    preprocess:str='auto', # Deterministic transforms 'once' per dataset, per 'batch', or 'auto' (once unless augmentation is random)
+    dtype=None, # dtype of the images preprocessed once (default float32)
     **kwargs, # Passed to `DataBlock.dataloaders`
 )->DataLoaders:
     "fastai `DataLoaders` for one of the paper's randomizations of `dataset`, batched from whole tensors"
     ds = get_dataset(dataset, data).subset(subset, seed=seed) if subset else get_dataset(dataset, data)
     rd = randomize(ds, randomization, corruption, seed, channels=channels, match=match)
-    dls = randomized_block(rd, crop=crop, whiten=whiten, augment=augment, max_rotate=max_rotate).dataloaders(
+    dls = randomized_block(rd, preprocess, dtype, device, crop=crop, whiten=whiten, augment=augment, max_rotate=max_rotate).dataloaders(
         None, bs=bs, device=device, **kwargs)
     dls.data = rd
     return dls
