@@ -14,14 +14,17 @@ from fastai.callback.core import Callback, CancelFitException
 from fastai.torch_core import default_device, set_seed
 from .data import ImageArrays, get_dataset, extract_archive, save_image_folder
 from .loaders import paper_crop
-from .models import rethink_model
+from torch import nn
+import pandas as pd
+from .models import rethink_model, n_params, PAPER_ARCHS
 from .learner import rethink_learner, paper_lr, set_precision, is_convnet, PRECISIONS
 from .callbacks import eval_loader
+from .report import md_table
 
 # %% auto #0
 __all__ = ['CIFAR10_CLASSES', 'CONTENDERS', 'BENCH_MODELS', 'BENCH_TARGETS', 'synthetic_cifar10', 'bench_data', 'hand_batch',
-           'hand_epoch', 'hand_eval', 'Contender', 'bench_model', 'time_loads', 'bench', 'bench_targets', 'bench_table',
-           'bench_markdown', 'bench_plot']
+           'hand_epoch', 'hand_eval', 'Contender', 'bench_model', 'time_loads', 'parse_subset', 'bench',
+           'bench_targets', 'bench_table', 'bench_markdown', 'bench_plot', 'train_throughput', 'bench_models']
 
 # %% ../nbs/11_bench.ipynb #e4af7a6d
 CIFAR10_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
@@ -270,7 +273,9 @@ class Contender:
         self.p = subprocess.Popen([sys.executable, '-c', _BOOT, name, json.dumps(spec)], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=self.logf, text=True, env=env)
 
-    def ask(self, cmd:str=None)->dict:
+    def ask(self,
+            cmd:str=None, # A command line for the worker (None: only read its next reply)
+           )->dict:
         "Send `cmd` (if any) and return the reply"
         if cmd is not None: self.p.stdin.write(cmd+'\n'); self.p.stdin.flush()
         line = self.p.stdout.readline()
@@ -414,6 +419,15 @@ def _machine()->dict:
     return dict(cpu=cpu, cores=os.cpu_count(), torch=torch.__version__, fastai=fastai.__version__, python=platform.python_version(),
                 cuda=torch.cuda.is_available(), gpu=torch.cuda.get_device_name() if torch.cuda.is_available() else None)
 
+# %% ../nbs/11_bench.ipynb #dddaa3b2
+def parse_subset(s:str|int|None, # None, N, or 'model=N,model=N'
+                )->int|dict|None:
+    "`--subset` of `rethink bench`: None, N (every model), or 'model=N,model=N' (a dict)"
+    if s is None or isinstance(s, int): return s
+    if '=' not in s: return int(s)
+    try: return {k.strip(): int(v) for k,v in (kv.split('=') for kv in s.split(',') if kv.strip())}
+    except ValueError: raise ValueError(f"--subset {s!r}: use N, or model=N pairs separated by commas") from None
+
 # %% ../nbs/11_bench.ipynb #a55f245f
 def bench(
     data:str=None, # CIFAR-10 archive or folder (default: synthetic tensors of CIFAR-10's shape)
@@ -471,7 +485,8 @@ def bench(
     return res
 
 # %% ../nbs/11_bench.ipynb #c153da9f
-def bench_targets(res:dict)->list:
+def bench_targets(res:dict, # The results of `bench` (bench.json)
+                 )->list:
     "Each target of `BENCH_TARGETS` that `res` measures: the figure, the target, the value and whether it is met"
     rows = []
     def add(fig, model, op, t, v):
@@ -486,7 +501,8 @@ def bench_targets(res:dict)->list:
 
 _NAMES = dict(kit='kit', limit='limit (hand loop)', fastai_default='fastai default')
 
-def bench_table(res:dict)->'pd.DataFrame':
+def bench_table(res:dict, # The results of `bench` (bench.json)
+               )->'pd.DataFrame':
     "One row per model and contender: epoch times, images/s, evaluation, peak memory and the ratios"
     import pandas as pd
     rows = []
@@ -501,13 +517,8 @@ def bench_table(res:dict)->'pd.DataFrame':
     return pd.DataFrame(rows)
 
 # %% ../nbs/11_bench.ipynb #7cb37c10
-def _md_table(df)->str:
-    "A pandas `DataFrame` as a Markdown table (without needing `tabulate`)"
-    cell = lambda v: '' if v is None or v!=v else f'{v:,}' if isinstance(v, int) else str(v)
-    rows = [list(df.columns), ['---']*len(df.columns)] + [[cell(v) for v in r] for r in df.astype(object).itertuples(index=False)]
-    return '\n'.join('| ' + ' | '.join(r) + ' |' for r in rows)
-
-def bench_markdown(res:dict)->str:
+def bench_markdown(res:dict, # The results of `bench` (bench.json)
+                  )->str:
     "The results as Markdown: settings, the table, the targets, and where the extra time goes"
     s, mc = res['settings'], res['machine']
     fw = first(m['contenders']['fastai_default'].get('num_workers') for m in res['models'].values())
@@ -527,7 +538,7 @@ def bench_markdown(res:dict)->str:
     lines += [f"`rethink_learner` returns in: {setup} (data already loaded).", "",
               "Epoch: the training phase (median of the steady epochs); eval pass: the whole training set, in eval mode. "
               "Ratios are medians of pair-by-pair ratios of epochs of the same round (per image for fastai/kit).", "",
-              _md_table(bench_table(res)), ""]
+              md_table(bench_table(res).astype(object).map(lambda v: f'{v:,}' if isinstance(v, int) and not isinstance(v, bool) else v)), ""]
     if res.get('targets'):
         lines += ["Targets:", "", "| figure | model | target | measured | met |", "|---|---|---|---|---|"]
         lines += [f"| {t['figure']} | {t['model'] or 'all'} | {t['target']} | {t['value']:.3f} | {'yes' if t['met'] else '**no**'} |"
@@ -537,7 +548,9 @@ def bench_markdown(res:dict)->str:
     if profs: lines += ["Profiles of one training epoch: " + ', '.join(f"`{p}`" for p in profs), ""]
     return '\n'.join(lines)
 
-def bench_plot(res:dict, fn:Path=None):
+def bench_plot(res:dict, # The results of `bench` (bench.json)
+               fn:Path=None, # The PNG file to write (None: just return the figure)
+              ):
     "Bar chart of training images/s per contender and model (log scale); saved to `fn` if given"
     import matplotlib, matplotlib.ticker
     if fn is not None: matplotlib.use('Agg')
@@ -559,3 +572,47 @@ def bench_plot(res:dict, fn:Path=None):
     ax.legend(fontsize=8); fig.tight_layout()
     if fn is not None: fig.savefig(fn, dpi=120); plt.close(fig)
     return fig
+
+# %% ../nbs/11_bench.ipynb #7dc6fb75
+def train_throughput(model:nn.Module, # The model (its parameters on the device to time on)
+                     shape:tuple=(3,28,28), # One image, `(C, H, W)`
+                     bs:int=128, # Batch size
+                     channels_last:bool=False, # Move the model and the batches to `channels_last` first
+                     min_time:float=2., # Least seconds timed
+                     warmup:int=2, # Untimed steps first
+                    )->float:
+    "Forward+backward images per second of `model` (moved to `channels_last` if asked) on random fp32 batches"
+    dev = next(model.parameters()).device
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    model = model.to(memory_format=fmt).train()
+    x = torch.randn(bs, *shape, device=dev).contiguous(memory_format=fmt)
+    with torch.no_grad(): n_out = model(x[:2]).shape[1]
+    y = torch.randint(0, n_out, (bs,), device=dev)
+    sync = torch.cuda.synchronize if dev.type=='cuda' else noop
+    def step():
+        model.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+    for _ in range(warmup): step()
+    sync(); n, t0 = 0, time.perf_counter()
+    while n<3 or time.perf_counter()-t0 < min_time: step(); n += 1; sync()
+    return n*bs/(time.perf_counter()-t0)
+
+def bench_models(names:tuple=PAPER_ARCHS, # Architectures (`rethink_model` names)
+                 shape:tuple=(3,28,28), # One image, `(C, H, W)`
+                 bs:int=128, # Batch size
+                 min_time:float=2., # Least seconds timed per round
+                 rounds:int=3, # Rounds: the memory formats take turns, each keeps its best
+                 device='cpu', # Device to time on
+                )->pd.DataFrame:
+    "Training throughput (images/s, best of `rounds`) of each architecture, NCHW and (for convnets) `channels_last`"
+    rows = []
+    for n in names:
+        def make(): torch.manual_seed(0); return rethink_model(n, shape).to(device)
+        m = make()
+        fmts = (False, True) if any(isinstance(o, nn.Conv2d) for o in m.modules()) else (False,)
+        ms, best = {cl: make() if cl else m for cl in fmts}, dict.fromkeys(fmts, 0.)
+        for r in range(rounds): # the formats take turns, so a burst of load elsewhere hits both alike
+            for cl in fmts: best[cl] = max(best[cl], train_throughput(ms[cl], shape, bs, cl, min_time, warmup=2 if r==0 else 0))
+        nchw, cl = best[False], best.get(True, float('nan'))
+        rows.append((n, n_params(m), round(nchw, 1), round(cl, 1), round(cl/nchw, 2)))
+    return pd.DataFrame(rows, columns=['arch', 'n_params', 'img/s NCHW', 'img/s channels_last', 'speedup'])
