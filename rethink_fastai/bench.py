@@ -538,7 +538,7 @@ def bench_markdown(res:dict, # The results of `bench` (bench.json)
     lines += [f"`rethink_learner` returns in: {setup} (data already loaded).", "",
               "Epoch: the training phase (median of the steady epochs); eval pass: the whole training set, in eval mode. "
               "Ratios are medians of pair-by-pair ratios of epochs of the same round (per image for fastai/kit).", "",
-              md_table(bench_table(res).astype(object).map(lambda v: f'{v:,}' if isinstance(v, int) and not isinstance(v, bool) else v)), ""]
+              md_table(bench_table(res).astype(object).map(lambda v: f'{v:,}' if isinstance(v, int) and not isinstance(v, bool) else v)).rstrip('\n'), ""]
     if res.get('targets'):
         lines += ["Targets:", "", "| figure | model | target | measured | met |", "|---|---|---|---|---|"]
         lines += [f"| {t['figure']} | {t['model'] or 'all'} | {t['target']} | {t['value']:.3f} | {'yes' if t['met'] else '**no**'} |"

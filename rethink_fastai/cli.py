@@ -74,7 +74,7 @@ def parser(f:callable, # A subcommand
 
 
 # %% ../nbs/12_cli.ipynb #c62573ee
-_user_errors = (ValueError, TypeError, FileNotFoundError, KeyError)
+_user_errors = (ValueError, FileNotFoundError) # what a user can fix, with a one-line message; anything else is a bug, with its traceback
 
 def _usage()->str:
     w = max(map(len, SUBCOMMANDS))

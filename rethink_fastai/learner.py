@@ -492,6 +492,17 @@ def _run_name(cfg:RunConfig)->str:
     p = f"_p{cfg.corruption:g}" if cfg.corruption is not None else ''
     return f"{cfg.arch}_{cfg.randomization}{p}_seed{cfg.seed}_{time.strftime('%Y%m%d-%H%M%S')}_{os.getpid()}"
 
+def _tensorboard(**kwargs):
+    "fastai's `TensorBoardCallback`, logging only the numeric optimizer settings (torch's SGD also has `foreach=None`...)"
+    from fastai.callback.tensorboard import TensorBoardCallback
+    class TensorBoardTracker(TensorBoardCallback):
+        def after_batch(self):
+            self.writer.add_scalar('train_loss', self.smooth_loss, self.train_iter)
+            for i,h in enumerate(self.opt.hypers):
+                for k,v in h.items():
+                    if isinstance(v, numbers.Real): self.writer.add_scalar(f'{k}_{i}', v, self.train_iter)
+    return TensorBoardTracker(**kwargs)
+
 @contextlib.contextmanager
 def tracking(tracker:str|None, # One of `TRACKERS`, or None
              folder:str|Path, # Where the tracker writes (a sub-folder or file per run)
@@ -503,16 +514,21 @@ def tracking(tracker:str|None, # One of `TRACKERS`, or None
     folder, name = Path(folder), _run_name(cfg or RunConfig())
     if tracker=='csv':
         from fastai.callback.progress import CSVLogger
+        (folder/'csv').mkdir(parents=True, exist_ok=True)
         yield [CSVLogger(fname=(folder/'csv'/f'{name}.csv').absolute())]; return
-    if tracker=='tensorboard':
-        from fastai.callback.tensorboard import TensorBoardCallback
-        yield [TensorBoardCallback(log_dir=folder/'tensorboard'/name, trace_model=False, log_preds=False)]; return
+    if tracker=='tensorboard': yield [_tensorboard(log_dir=folder/'tensorboard'/name, trace_model=False, log_preds=False)]; return
     import wandb
     from fastai.callback.wandb import WandbCallback
     os.environ.setdefault('WANDB_MODE', 'offline') # no account or network needed; `wandb sync` uploads later
     folder.mkdir(parents=True, exist_ok=True)
     run = wandb.init(dir=folder, name=name, config=cfg.as_dict() if cfg else None, reinit='finish_previous')
-    try: yield [WandbCallback(log_preds=False, log_model=False)]
+    class WandbTracker(WandbCallback):
+        "W&B's config is the run's settings (given to `wandb.init`): fastai's own gathering fails on the kit's callbacks"
+        def before_fit(self):
+            self.learn.gather_args = dict
+            try: super().before_fit()
+            finally: del self.learn.gather_args
+    try: yield [WandbTracker(log_preds=False, log_model=False)]
     finally: run.finish()
 
 # %% ../nbs/05_learner.ipynb #60e10e11
