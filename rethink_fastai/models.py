@@ -17,10 +17,10 @@ from fastai.layers import LinBnDrop
 from fastai.callback.hook import hook_outputs
 
 # %% auto #0
-__all__ = ['PAPER_ARCHS', 'PAPER_PARAMS', 'PAPER_LR', 'TIMM_COMMON', 'DATASET_SHAPES', 'BatchNormShift', 'ConvModule', 'Branches',
-           'InceptionModule', 'Downsample', 'InceptionSmall', 'AlexNetSmall', 'MLP', 'register_model', 'list_models',
-           'inception_small', 'inception_small_nobn', 'alexnet_small', 'mlp', 'mlp1x512', 'mlp3x512', 'timm_model',
-           'rethink_model', 'n_params', 'model_summary', 'model_table', 'input_shape']
+__all__ = ['mlp1x512', 'mlp3x512', 'PAPER_ARCHS', 'PAPER_PARAMS', 'PAPER_LR', 'TIMM_COMMON', 'DATASET_SHAPES', 'BatchNormShift',
+           'ConvModule', 'Branches', 'InceptionModule', 'Downsample', 'InceptionSmall', 'AlexNetSmall', 'MLP',
+           'register_model', 'list_models', 'inception_small', 'inception_small_nobn', 'alexnet_small', 'mlp',
+           'timm_model', 'rethink_model', 'n_params', 'model_summary', 'model_table', 'input_shape']
 
 # %% ../nbs/03_models.ipynb #1321db10
 class BatchNormShift(nn.BatchNorm2d):
@@ -183,21 +183,18 @@ def mlp(shape:tuple=(3,28,28), # One image of the data, `(C, H, W)`
     "A multilayer perceptron with hidden layers of `widths`"
     return MLP(math.prod(shape), tuple(widths), n_classes, dropout)
 
-@register_model
-def mlp1x512(shape:tuple=(3,28,28), # One image of the data, `(C, H, W)`
-             n_classes:int=10, # Number of classes
-             dropout:float=0., # Dropout rate before the classifier; 0 is off
-            ):
-    "The paper's one-hidden-layer MLP: 512 units"
-    return mlp(shape, n_classes, (512,), dropout)
+def _paper_mlp(depth:int, doc:str):
+    "A factory of the paper's MLP with `depth` hidden layers of 512 units, registered under its name"
+    def f(shape:tuple=(3,28,28), # One image of the data, `(C, H, W)`
+          n_classes:int=10, # Number of classes
+          dropout:float=0., # Dropout rate before the classifier; 0 is off
+         ): return mlp(shape, n_classes, (512,)*depth, dropout)
+    f.__name__ = f.__qualname__ = f'mlp{depth}x512'
+    f.__doc__ = doc
+    return register_model(f)
 
-@register_model
-def mlp3x512(shape:tuple=(3,28,28), # One image of the data, `(C, H, W)`
-             n_classes:int=10, # Number of classes
-             dropout:float=0., # Dropout rate before the classifier; 0 is off
-            ):
-    "The paper's three-hidden-layer MLP: 512 units each"
-    return mlp(shape, n_classes, (512,)*3, dropout)
+mlp1x512 = _paper_mlp(1, "The paper's one-hidden-layer MLP: 512 units")
+mlp3x512 = _paper_mlp(3, "The paper's three-hidden-layer MLP: 512 units each")
 
 # %% ../nbs/03_models.ipynb #cb088a05
 def timm_model(name:str, # A timm architecture name
