@@ -407,7 +407,8 @@ class RunConfig:
         "A `RunConfig` from a dict, naming any key that is not a setting"
         bad = [k for k in d if k not in cls.names()]
         if bad: raise ValueError(f"{where}unknown run setting {bad[0]!r}: use one of {', '.join(cls.names())}")
-        return cls(**d)
+        try: return cls(**d)
+        except ValueError as e: raise ValueError(f"{where}{e}") from None
 
     @classmethod
     def names(cls)->list: return [f.name for f in fields(cls)]
