@@ -277,8 +277,17 @@ def relative_links(site:Path, base:str):
         if new!=text: f.write_text(new, encoding='utf-8')
 
 # ---------------------------------------------------------------------------------------------------------- main
+DOCS_NEEDS = dict(nbdev='nbdev', sphinx='sphinx', myst_nb='myst-nb', sphinx_book_theme='sphinx-book-theme', mathjax='django-static-mathjax')
+
+def missing_requirements()->list:
+    "The packages the docs build needs that are not installed (pip names)"
+    import importlib.util
+    return [pip for mod, pip in DOCS_NEEDS.items() if importlib.util.find_spec(mod) is None]
+
 def build(strict=False, force=False, quiet=False):
     "Build the site into docs/_site; returns the pages built (with their notes and problems)"
+    if miss := missing_requirements():
+        sys.exit(f"the docs build needs {', '.join(miss)}: install the docs extra, pip install -e '.[docs]'")
     t0 = time.time()
     os.chdir(ROOT)
     from nbdev.config import get_config

@@ -10,7 +10,7 @@ __all__ = []
 # %% ../nbs/99_all.ipynb #214ea253
 from . import (data as _data, randomize as _randomize, loaders as _loaders, models as _models,
     callbacks as _callbacks, learner as _learner, experiments as _experiments, store as _store, sweep as _sweep,
-    report as _report, theory as _theory)
+    report as _report, theory as _theory, distributed as _distributed, imagenet as _imagenet, demo as _demo)
 from .data import *
 from .randomize import *
 from .loaders import *
@@ -22,6 +22,9 @@ from .store import *
 from .sweep import *
 from .report import *
 from .theory import *
+from .distributed import *
+from .imagenet import *
+from .demo import *
 
 __all__ = list(dict.fromkeys(n for m in (_data, _randomize, _loaders, _models, _callbacks, _learner, _experiments,
-                                         _store, _sweep, _report, _theory) for n in m.__all__))
+                                         _store, _sweep, _report, _theory, _distributed, _imagenet, _demo) for n in m.__all__))

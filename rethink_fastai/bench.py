@@ -14,14 +14,17 @@ from fastai.callback.core import Callback, CancelFitException
 from fastai.torch_core import default_device, set_seed
 from .data import ImageArrays, get_dataset, extract_archive, save_image_folder
 from .loaders import paper_crop
-from .models import rethink_model
+from torch import nn
+import pandas as pd
+from .models import rethink_model, n_params, PAPER_ARCHS
 from .learner import rethink_learner, paper_lr, set_precision, is_convnet, PRECISIONS
 from .callbacks import eval_loader
+from .bench_report import *
 
 # %% auto #0
-__all__ = ['CIFAR10_CLASSES', 'CONTENDERS', 'BENCH_MODELS', 'BENCH_TARGETS', 'synthetic_cifar10', 'bench_data', 'hand_batch',
-           'hand_epoch', 'hand_eval', 'Contender', 'bench_model', 'time_loads', 'bench', 'bench_targets', 'bench_table',
-           'bench_markdown', 'bench_plot']
+__all__ = ['CIFAR10_CLASSES', 'CONTENDERS', 'BENCH_MODELS', 'synthetic_cifar10', 'bench_data', 'hand_batch', 'hand_epoch',
+           'hand_eval', 'Contender', 'bench_model', 'time_loads', 'parse_subset', 'bench', 'train_throughput',
+           'bench_models']
 
 # %% ../nbs/11_bench.ipynb #e4af7a6d
 CIFAR10_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
@@ -270,7 +273,9 @@ class Contender:
         self.p = subprocess.Popen([sys.executable, '-c', _BOOT, name, json.dumps(spec)], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=self.logf, text=True, env=env)
 
-    def ask(self, cmd:str=None)->dict:
+    def ask(self,
+            cmd:str=None, # A command line for the worker (None: only read its next reply)
+           )->dict:
         "Send `cmd` (if any) and return the reply"
         if cmd is not None: self.p.stdin.write(cmd+'\n'); self.p.stdin.flush()
         line = self.p.stdout.readline()
@@ -291,13 +296,6 @@ class Contender:
 
 # %% ../nbs/11_bench.ipynb #86093a35
 BENCH_MODELS = ('mlp1x512', 'alexnet_small', 'inception_small')
-
-BENCH_TARGETS = dict( # (figure, model or None for all, comparison, target)
-    kit_over_limit_time=[('mlp1x512', '<=', 1.05), ('inception_small', '<=', 1.02)],
-    fastai_default_over_kit_time=[('mlp1x512', '>=', 8.)],
-    kit_over_limit_rss=[(None, '<=', 1.3)],
-    cifar10_second_load_s=[(None, '<', 2.)],
-)
 
 def _median(xs): return statistics.median(xs) if xs else None
 
@@ -414,6 +412,15 @@ def _machine()->dict:
     return dict(cpu=cpu, cores=os.cpu_count(), torch=torch.__version__, fastai=fastai.__version__, python=platform.python_version(),
                 cuda=torch.cuda.is_available(), gpu=torch.cuda.get_device_name() if torch.cuda.is_available() else None)
 
+# %% ../nbs/11_bench.ipynb #dddaa3b2
+def parse_subset(s:str|int|None, # None, N, or 'model=N,model=N'
+                )->int|dict|None:
+    "`--subset` of `rethink bench`: None, N (every model), or 'model=N,model=N' (a dict)"
+    if s is None or isinstance(s, int): return s
+    if '=' not in s: return int(s)
+    try: return {k.strip(): int(v) for k,v in (kv.split('=') for kv in s.split(',') if kv.strip())}
+    except ValueError: raise ValueError(f"--subset {s!r}: use N, or model=N pairs separated by commas") from None
+
 # %% ../nbs/11_bench.ipynb #a55f245f
 def bench(
     data:str=None, # CIFAR-10 archive or folder (default: synthetic tensors of CIFAR-10's shape)
@@ -470,92 +477,46 @@ def bench(
     log(f"wrote {out/'bench.json'}, {out/'bench.md'}, {out/'bench.png'}")
     return res
 
-# %% ../nbs/11_bench.ipynb #c153da9f
-def bench_targets(res:dict)->list:
-    "Each target of `BENCH_TARGETS` that `res` measures: the figure, the target, the value and whether it is met"
+# %% ../nbs/11_bench.ipynb #7dc6fb75
+def train_throughput(model:nn.Module, # The model (its parameters on the device to time on)
+                     shape:tuple=(3,28,28), # One image, `(C, H, W)`
+                     bs:int=128, # Batch size
+                     channels_last:bool=False, # Move the model and the batches to `channels_last` first
+                     min_time:float=2., # Least seconds timed
+                     warmup:int=2, # Untimed steps first
+                    )->float:
+    "Forward+backward images per second of `model` (moved to `channels_last` if asked) on random fp32 batches"
+    dev = next(model.parameters()).device
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    model = model.to(memory_format=fmt).train()
+    x = torch.randn(bs, *shape, device=dev).contiguous(memory_format=fmt)
+    with torch.no_grad(): n_out = model(x[:2]).shape[1]
+    y = torch.randint(0, n_out, (bs,), device=dev)
+    sync = torch.cuda.synchronize if dev.type=='cuda' else noop
+    def step():
+        model.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+    for _ in range(warmup): step()
+    sync(); n, t0 = 0, time.perf_counter()
+    while n<3 or time.perf_counter()-t0 < min_time: step(); n += 1; sync()
+    return n*bs/(time.perf_counter()-t0)
+
+def bench_models(names:tuple=PAPER_ARCHS, # Architectures (`rethink_model` names)
+                 shape:tuple=(3,28,28), # One image, `(C, H, W)`
+                 bs:int=128, # Batch size
+                 min_time:float=2., # Least seconds timed per round
+                 rounds:int=3, # Rounds: the memory formats take turns, each keeps its best
+                 device='cpu', # Device to time on
+                )->pd.DataFrame:
+    "Training throughput (images/s, best of `rounds`) of each architecture, NCHW and (for convnets) `channels_last`"
     rows = []
-    def add(fig, model, op, t, v):
-        if v is not None: rows.append(dict(figure=fig, model=model, target=f"{op} {t:g}", value=v,
-                                           met=bool({'<=': v<=t, '>=': v>=t, '<': v<t}[op])))
-    for fig, ts in BENCH_TARGETS.items():
-        for model, op, t in ts:
-            if fig=='cifar10_second_load_s': add(fig, None, op, t, res.get('cifar10_load', {}).get('second_s')); continue
-            for arch, m in res.get('models', {}).items():
-                if model in (None, arch): add(fig, arch, op, t, m.get(fig))
-    return rows
-
-_NAMES = dict(kit='kit', limit='limit (hand loop)', fastai_default='fastai default')
-
-def bench_table(res:dict)->'pd.DataFrame':
-    "One row per model and contender: epoch times, images/s, evaluation, peak memory and the ratios"
-    import pandas as pd
-    rows = []
-    for arch, m in res['models'].items():
-        for c, s in m['contenders'].items():
-            rows.append({'model': arch, 'contender': _NAMES.get(c, c), 'train images': s['images_per_epoch'],
-                         'first epoch s': round(s['first_epoch_s'], 2), 'epoch s': round(s['epoch_s'], 2),
-                         'images/s': round(s['images_per_s']), 'eval pass s': round(s['eval_s'], 2),
-                         'peak RSS MB': round(s['peak_rss_mb']),
-                         'kit/limit time': round(m['kit_over_limit_time'], 3) if c=='kit' else None,
-                         'fastai/kit time': round(m['fastai_default_over_kit_time'], 2) if c=='fastai_default' else None})
-    return pd.DataFrame(rows)
-
-# %% ../nbs/11_bench.ipynb #7cb37c10
-def _md_table(df)->str:
-    "A pandas `DataFrame` as a Markdown table (without needing `tabulate`)"
-    cell = lambda v: '' if v is None or v!=v else f'{v:,}' if isinstance(v, int) else str(v)
-    rows = [list(df.columns), ['---']*len(df.columns)] + [[cell(v) for v in r] for r in df.astype(object).itertuples(index=False)]
-    return '\n'.join('| ' + ' | '.join(r) + ' |' for r in rows)
-
-def bench_markdown(res:dict)->str:
-    "The results as Markdown: settings, the table, the targets, and where the extra time goes"
-    s, mc = res['settings'], res['machine']
-    fw = first(m['contenders']['fastai_default'].get('num_workers') for m in res['models'].values())
-    lines = [f"# rethink bench, {res['created']}", "",
-             f"- data: {res['data']}",
-             f"- machine: {mc['cpu']}, {mc['cores']} cores; torch {mc['torch']}, fastai {mc['fastai']}, Python {mc['python']}; "
-             f"GPU: {mc['gpu'] or 'none'}",
-             f"- device {s['device']}, {s['precision']}, batch {s['bs']}, {s['threads']} torch threads; {s['epochs']} steady epochs "
-             f"per contender after a first one; subset {s['subset'] or 'none'}, Inception subset {s['inception_subset'] or 'none'}",
-             f"- fastai default: `ImageDataLoaders.from_folder` with fastai's default num_workers ({fw})",
-             f"- load average (1 min) at the start {res['load_avg_start'][0]:.2f}, at the end {res['load_avg_end'][0]:.2f}; "
-             + '; '.join(f"{a}: {m['load_avg_before'][0]:.2f} to {m['load_avg_after'][0]:.2f}" for a,m in res['models'].items()), ""]
-    if 'cifar10_load' in res:
-        l = res['cifar10_load']
-        lines += [f"CIFAR-10 load: first time (extract and decode) {l['first_s']:.1f} s, second time (cache) {l['second_s']:.2f} s.", ""]
-    setup = '; '.join(f"{a} {m['contenders']['kit']['setup_s']:.2f} s" for a,m in res['models'].items())
-    lines += [f"`rethink_learner` returns in: {setup} (data already loaded).", "",
-              "Epoch: the training phase (median of the steady epochs); eval pass: the whole training set, in eval mode. "
-              "Ratios are medians of pair-by-pair ratios of epochs of the same round (per image for fastai/kit).", "",
-              _md_table(bench_table(res)), ""]
-    if res.get('targets'):
-        lines += ["Targets:", "", "| figure | model | target | measured | met |", "|---|---|---|---|---|"]
-        lines += [f"| {t['figure']} | {t['model'] or 'all'} | {t['target']} | {t['value']:.3f} | {'yes' if t['met'] else '**no**'} |"
-                  for t in res['targets']]
-        lines.append("")
-    profs = [p for m in res['models'].values() for p in m.get('profiles', [])]
-    if profs: lines += ["Profiles of one training epoch: " + ', '.join(f"`{p}`" for p in profs), ""]
-    return '\n'.join(lines)
-
-def bench_plot(res:dict, fn:Path=None):
-    "Bar chart of training images/s per contender and model (log scale); saved to `fn` if given"
-    import matplotlib, matplotlib.ticker
-    if fn is not None: matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    archs, names = list(res['models']), list(CONTENDERS)
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    w = 0.8/len(names)
-    for i, c in enumerate(names):
-        v = [res['models'][a]['contenders'][c]['images_per_s'] for a in archs]
-        bars = ax.bar([j + (i-(len(names)-1)/2)*w for j in range(len(archs))], v, w, label=_NAMES[c])
-        ax.bar_label(bars, labels=[f'{o:,.0f}' for o in v], fontsize=7)
-    ax.set_xticks(range(len(archs)), [f"{a}\n({res['models'][a]['n_train']:,} images)" for a in archs])
-    ax.set_yscale('log'); ax.set_ylabel('training images/s (log scale)')
-    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v,_: f'{v:,.0f}'))
-    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    ax.margins(y=0.15)
-    s = res['settings']
-    ax.set_title(f"{'CIFAR-10' if s['data'] else 'synthetic CIFAR-10-shaped data'}, {s['device']}, {s['precision']}, batch {s['bs']}", fontsize=9)
-    ax.legend(fontsize=8); fig.tight_layout()
-    if fn is not None: fig.savefig(fn, dpi=120); plt.close(fig)
-    return fig
+    for n in names:
+        def make(): torch.manual_seed(0); return rethink_model(n, shape).to(device)
+        m = make()
+        fmts = (False, True) if any(isinstance(o, nn.Conv2d) for o in m.modules()) else (False,)
+        ms, best = {cl: make() if cl else m for cl in fmts}, dict.fromkeys(fmts, 0.)
+        for r in range(rounds): # the formats take turns, so a burst of load elsewhere hits both alike
+            for cl in fmts: best[cl] = max(best[cl], train_throughput(ms[cl], shape, bs, cl, min_time, warmup=2 if r==0 else 0))
+        nchw, cl = best[False], best.get(True, float('nan'))
+        rows.append((n, n_params(m), round(nchw, 1), round(cl, 1), round(cl/nchw, 2)))
+    return pd.DataFrame(rows, columns=['arch', 'n_params', 'img/s NCHW', 'img/s channels_last', 'speedup'])

@@ -6,80 +6,99 @@ Docs: https://rethink-fastai.github.io/rethink_fastai/cli.html.md"""
 
 # %% ../nbs/12_cli.ipynb #4e7908a4
 from __future__ import annotations
-import inspect, json, sys, time
+import argparse, inspect, json, sys, typing
+from dataclasses import fields
 from pathlib import Path
 from typing import Annotated
 import torch
 from fastcore.all import *
-from fastcore.script import anno_parser, CliError
-from .data import get_dataset, DATASETS
-from .randomize import RANDOMIZATIONS, randomize
+from fastcore.script import CliError
+import rethink_fastai
+from .learner import RunConfig
+
 
 # %% auto #0
-__all__ = ['SUBCOMMANDS', 'DEMO_SETTINGS', 'subcommand', 'rethink', 'describe', 'data', 'data_shape', 'models', 'run', 'sweep',
-           'report', 'parse_subset', 'bench', 'depth2', 'kernel', 'demo_table', 'demo']
+__all__ = ['SUBCOMMANDS', 'subcommand', 'metavar', 'parser', 'rethink', 'data', 'models', 'run', 'sweep', 'report', 'bench',
+           'depth2', 'kernel', 'demo']
 
 # %% ../nbs/12_cli.ipynb #eeec12de
 SUBCOMMANDS = {}
 
-def subcommand(f):
+def subcommand(f, # A function with docments: its name is the command's, its parameters the flags
+              ):
     "Register `f` as `rethink <name>` (its name without a trailing underscore)"
     SUBCOMMANDS[f.__name__.rstrip('_')] = f
     return f
 
+_PATHS = ('data', 'out', 'store', 'folder', 'config') # settings that name a file or folder
+_METAVARS = dict(decay_every='auto|epoch|INT', crop='auto|none|INT', address='HOST:PORT')
+
+def metavar(name:str, # A parameter's name
+            t:type, # Its type
+           )->str:
+    "A readable metavar for a flag: `PATH` for files and folders, `INT`, `FLOAT`, or the setting's name (`ARCH`, `DATASET`...)"
+    if name in _METAVARS: return _METAVARS[name]
+    if name in _PATHS: return 'PATH'
+    return {int: 'INT', float: 'FLOAT'}.get(t, name.upper())
+
+def _add_flag(p, name, t, default, doc, given_only=False):
+    "Add `name`'s flag to parser `p`; with `given_only` the flag is left out of the parsed arguments unless given"
+    kw, extra = dict(dest=name, help=doc or ''), None
+    if typing.get_origin(t) is Annotated: t, extra = t.__origin__, t.__metadata__[0]
+    if default is inspect.Parameter.empty: return p.add_argument(name, type=t, metavar=metavar(name, t), help=doc)
+    if default is not None and default is not False and 'default' not in kw['help']: kw['help'] += f" (default: {default})"
+    if extra: kw.update(extra)
+    elif t is bool: kw['action'] = 'store_true' if default is False else argparse.BooleanOptionalAction
+    else: kw.update(type=t, metavar=metavar(name, t))
+    kw['default'] = argparse.SUPPRESS if given_only else default
+    p.add_argument('--'+name.rstrip('_').replace('_', '-'), **kw)
+
+def parser(f:callable, # A subcommand
+           prog:str=None, # Its name in the usage line
+          )->argparse.ArgumentParser:
+    "The flags of `f` from its signature and docments, and, where `f` takes `**settings`, one for every `RunConfig` field"
+    p = argparse.ArgumentParser(prog=prog, description=f.__doc__)
+    hints, docs = typing.get_type_hints(f, include_extras=True), docments(f)
+    ps = inspect.signature(f).parameters
+    for n,q in ps.items():
+        if q.kind is q.VAR_KEYWORD: continue
+        if q.default is None and n=='spec': p.add_argument('spec', nargs='?', metavar='SPEC', help=docs[n]); continue
+        _add_flag(p, n, hints.get(n, str), q.default, docs[n])
+    if any(q.kind is q.VAR_KEYWORD for q in ps.values()):
+        g = p.add_argument_group('run settings (RunConfig)')
+        cdocs, chints = docments(RunConfig), typing.get_type_hints(RunConfig)
+        for fl in fields(RunConfig):
+            if fl.name not in ps and fl.name not in getattr(f, 'no_settings', ()):
+                _add_flag(g, fl.name, chints[fl.name], fl.default, cdocs[fl.name], given_only=True)
+    return p
+
+
 # %% ../nbs/12_cli.ipynb #c62573ee
-_user_errors = (ValueError, TypeError, FileNotFoundError, KeyError)
+_user_errors = (ValueError, FileNotFoundError) # what a user can fix, with a one-line message; anything else is a bug, with its traceback
 
 def _usage()->str:
     w = max(map(len, SUBCOMMANDS))
     lines = [f"  {k:<{w}}  {(v.__doc__ or '').splitlines()[0]}" for k,v in SUBCOMMANDS.items()]
     return ("usage: rethink <command> [options]\n\nReproduce and extend Zhang et al. (2017), 'Understanding deep "
             "learning requires rethinking generalization', with fastai.\n\ncommands:\n" + '\n'.join(lines) +
-            "\n\nrethink <command> --help shows the options of one command.")
+            "\n\nrethink <command> --help shows the options of one command; rethink --version the kit's version.")
 
-def rethink(argv:list=None):
-    "Entry point of the `rethink` command line"
+def rethink(argv:list=None, # The arguments (default: `sys.argv[1:]`)
+           )->int:
+    "Entry point of the `rethink` command line; returns the exit status"
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ('-h','--help','help'): print(_usage()); return 0
+    if argv[0] in ('-V', '--version'): print(f"rethink_fastai {rethink_fastai.__version__}"); return 0
     cmd, rest = argv[0], argv[1:]
     if cmd not in SUBCOMMANDS:
         print(f"rethink: unknown command {cmd!r}; commands: {', '.join(SUBCOMMANDS)}", file=sys.stderr); return 2
     f = SUBCOMMANDS[cmd]
-    args = vars(anno_parser(f, prog=f'rethink {cmd}').parse_args(rest))
-    args.pop('pdb', None); args.pop('xtra', None)
+    args = vars(parser(f, prog=f'rethink {cmd}').parse_args(rest))
     try: f(**args)
     except (CliError, *_user_errors) as e:
         print(f"rethink {cmd}: error: {e}", file=sys.stderr); return 1
     return 0
 
-# %% ../nbs/12_cli.ipynb #3cf789f2
-def _grid(ds, fn:Path, n:int=32, title:str=''):
-    "Save a grid of the first `n` training images of `ds`, titled with their labels (red where corrupted)"
-    import matplotlib; matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    x = ds.x_train[:n].float()
-    if x.dtype!=torch.uint8: x = x.clamp(0,255)
-    x = (x/255).permute(0,2,3,1)
-    ncols = min(n, 8); nrows = (n+ncols-1)//ncols
-    fig, axs = plt.subplots(nrows, ncols, figsize=(ncols*1.1, nrows*1.25+0.4))
-    mask = getattr(ds, 'mask', torch.zeros(len(ds.y_train), dtype=torch.bool))
-    for i,ax in enumerate(axs.flat):
-        ax.axis('off')
-        if i>=len(x): continue
-        ax.imshow(x[i,...,0] if x.shape[-1]==1 else x[i], cmap='gray' if x.shape[-1]==1 else None, vmin=0, vmax=1)
-        ax.set_title(ds.classes[int(ds.y_train[i])], fontsize=8, color='red' if mask[i] else 'black')
-    fig.suptitle(title, fontsize=9); fig.tight_layout()
-    fig.savefig(fn, dpi=80); plt.close(fig)
-    return fn
-
-# %% ../nbs/12_cli.ipynb #e34da30f
-def describe(ds)->dict:
-    "Sizes, classes, realized corruption and pixel statistics of a (randomized) dataset"
-    x = ds.x_train.double()
-    return dict(dataset=ds.name, randomization=getattr(ds, 'randomization', 'true_labels'),
-                corruption=getattr(ds, 'corruption', 0.), realized_corruption=round(getattr(ds, 'realized_corruption', 0.), 4),
-                n_train=len(ds.x_train), n_test=len(ds.x_test), shape='x'.join(map(str, ds.shape)), classes=ds.c,
-                mean=round(x.mean().item(), 2), std=round(x.std().item(), 2), identity=ds.identity)
 
 # %% ../nbs/12_cli.ipynb #796721dd
 @subcommand
@@ -93,31 +112,15 @@ def data(
     out:str='rethink_out', # Folder for the PNG grids and data.json
 ):
     "Describe a dataset under the paper's randomizations and save sample grids as PNG"
-    rs = RANDOMIZATIONS if randomization=='all' else [randomization]
-    ds, out = get_dataset(dataset, data), Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for r in rs:
-        rd = randomize(ds, r, corruption if r=='partial_labels' else None, seed)
-        d = describe(rd)
-        d['grid'] = str(_grid(rd, out/f"{ds.name}_{r}.png", n, f"{ds.name}: {r}" + (f" p={corruption}" if r=='partial_labels' else '')))
-        rows.append(d)
     import pandas as pd
+    from rethink_fastai.demo import describe_randomizations
+    rows = describe_randomizations(dataset, data, randomization, corruption, seed, n, out)
     print(pd.DataFrame(rows).drop(columns=['identity','grid']).to_string(index=False))
-    (out/'data.json').write_text(json.dumps(rows, indent=1))
     print(f"\n{len(rows)} sample grids and data.json written to {out}/")
     return rows
 
+
 # %% ../nbs/12_cli.ipynb #ba05963b
-_shapes = dict(digits=(1,8,8), mnist=(1,28,28), cifar10=(3,32,32))
-
-def data_shape(dataset:str, data:str=None, crop:int|str|None='auto')->tuple:
-    "The `(C, H, W)` a model sees for `dataset`: its image shape after the crop"
-    from rethink_fastai.loaders import paper_crop
-    shape = _shapes[dataset] if dataset in _shapes and data is None else get_dataset(dataset, data).shape
-    c = paper_crop(shape) if crop=='auto' else crop
-    return (shape[0], int(c), int(c)) if c else tuple(shape)
-
 @subcommand
 def models(
     dataset:str='cifar10', # digits, mnist, cifar10, or a path: the image shape the models are built for
@@ -126,46 +129,33 @@ def models(
     timm:bool=False, # Also list common timm architectures (any timm name works in `rethink run --arch`)
 ):
     "List the registered architectures with their parameter counts for a dataset"
-    from rethink_fastai.models import model_table
-    c = None if crop=='none' else crop if crop=='auto' else int(crop)
-    shape = data_shape(dataset, data, c)
+    from rethink_fastai.models import model_table, input_shape
+    shape = input_shape(dataset, data, RunConfig(crop=crop).crop)
     df = model_table(shape, with_timm=timm)
     print(f"architectures for {dataset} images of shape {'x'.join(map(str, shape))}:\n")
     print(df.to_string(index=False))
     return df
 
+
 # %% ../nbs/12_cli.ipynb #8c9d00ae
 @subcommand
 def run(
-    dataset:str='digits', # digits, mnist, cifar10, or a path to an image folder or archive
-    data:str=None, # Local folder or archive holding the dataset
-    randomization:str='true_labels', # true_labels, partial_labels, random_labels, shuffled_pixels, random_pixels, gaussian
-    corruption:float=None, # Label-corruption probability p, for partial_labels
-    arch:str='mlp1x512', # Architecture: see `rethink models`, or any timm name
-    subset:int=None, # Class-stratified subset of this many training images
-    epochs:int=None, # Most epochs
-    until_fit:bool=True, # Stop once the training set is fitted (--no-until-fit: spend the whole budget)
-    wd:float=0., # Weight decay
-    dropout:float=0., # Dropout rate
-    augment:str=None, # crop, flip_rotate, or both as 'crop,flip_rotate'
-    seed:int=0, # Seed of the randomization, subset, initialization and shuffling
-    bs:int=128, # Batch size
-    lr:float=None, # Initial learning rate (default: the paper's, 0.1 Inception, 0.01 others)
-    precision:str='fp32', # fp32, fp16 (CUDA) or bf16
-    device:str=None, # cpu, cuda, ... (default: fastai's default device)
-    out:str='rethink_run', # Folder for result.json and the checkpoint
+    out:str='rethink_run', # Folder for result.json, the checkpoint and the tracker's logs
     resume:bool=False, # Continue an interrupted run from out/checkpoint.pth
     quiet:bool=False, # No progress bars
     gpus:int=None, # Train data-parallel in this many processes, one per GPU (with --device cpu: CPU processes over gloo)
+    **settings, # The run's settings: a flag for each field of `RunConfig`
 ):
     "Train one model on one randomization until it fits; write out/result.json"
     from fastai.torch_core import rank_distrib
-    from rethink_fastai.learner import run_experiment, load_record
+    from rethink_fastai.learner import run_experiment, load_record, run_summary, plugin_run_kwargs, check_device, check_folder, tracking
     from rethink_fastai.distributed import is_launched, launch_self, run_distributed
     from rethink_fastai.sweep import load_plugins, DATASET_HOOKS
+    import rethink_fastai.all # the kit's plugins register their datasets
+    cfg = RunConfig(**settings)
     if gpus is not None and gpus < 1: raise ValueError(f"--gpus must be at least 1, got {gpus}")
     if (gpus or 1) > 1 and not is_launched():
-        cpu = device=='cpu'
+        cpu = cfg.device=='cpu'
         if not cpu and torch.cuda.device_count() < gpus:
             raise ValueError(f"--gpus {gpus}: this machine has {torch.cuda.device_count()} GPU(s) (--device cpu runs {gpus} CPU processes)")
         if Path(sys.argv[0]).stem != 'rethink': raise ValueError("gpus > 1 relaunches the `rethink` command line: run it from a shell")
@@ -173,30 +163,33 @@ def run(
         if rc: raise SystemExit(rc)
         return load_record(Path(out)/'result.json')
     load_plugins()
-    fn = DATASET_HOOKS[dataset]['run_fn'] if dataset in DATASET_HOOKS else run_distributed if is_launched() else run_experiment
-    rec = fn(dataset=dataset, randomization=randomization, corruption=corruption, arch=arch, data=data, subset=subset, epochs=epochs,
-             until_fit=until_fit, wd=wd, dropout=dropout, augment=augment, seed=seed, bs=bs, lr=lr, precision=precision, device=device,
-             out=out, resume=resume, quiet=quiet)
+    if cfg.dataset in DATASET_HOOKS or is_launched():
+        fn = DATASET_HOOKS[cfg.dataset]['run_fn'] if cfg.dataset in DATASET_HOOKS else run_distributed
+        if not is_launched(): check_device(cfg.device)
+        with tracking(cfg.tracker, check_folder(out), cfg) as tcbs:
+            rec = fn(**plugin_run_kwargs(cfg), cbs=tcbs, out=out, resume=resume, quiet=quiet)
+    else: rec = run_experiment(config=cfg, out=out, resume=resume, quiet=quiet)
     if rank_distrib() > 0: return rec
-    f = lambda v: 'not reached' if v is None else v
-    print(f"{rec['arch']} on {rec['dataset']} ({rec['randomization']}): train acc {rec['train_acc']:.4f}, test acc {rec['test_acc']:.4f}; "
-          f"fitted at epoch {f(rec['epochs_to_fit'])} (step {f(rec['steps_to_fit'])}); stopped because {rec['stopped_because']}\n"
-          f"record: {Path(out)/'result.json'}")
+    if quiet: print(run_summary(rec))
+    print(f"record: {Path(out)/'result.json'}")
     return rec
 
+
 # %% ../nbs/12_cli.ipynb #786ab8f2
+def _spec(spec, config)->str:
+    "The spec a command names: SPEC, or the sweep file of --config (registered)"
+    from rethink_fastai.sweep import sweep_spec
+    if (spec is None) == (config is None): raise ValueError("name a spec (e.g. table1) or give --config FILE, not both")
+    return sweep_spec(config or spec)
+
 @subcommand
 def sweep(
-    spec:str, # table1, fig1a, fig1b, fig1c, fig2b, table4, memorization, table2 (ImageNet)
-    dataset:str='cifar10', # Dataset name or path
-    data:str=None, # Local folder or archive holding the dataset
-    subset:int=None, # Class-stratified subset of this many training images
-    epochs:int=None, # Epoch budget of each run
-    seeds:Annotated[list, dict(nargs='+', type=int, metavar='SEED')]=(0,), # Seeds: one run per seed
+    spec:str=None, # table1, fig1a, fig1b, fig1c, fig2b, table4, memorization, table2 (ImageNet); or --config
+    config:str=None, # A TOML sweep file: a named grid over any run settings (see the docs)
+    list_:bool=False, # Print the runs the sweep would train, one JSON line each, and train nothing
+    seeds:Annotated[list, dict(nargs='+', type=int, metavar='SEED')]=None, # Seeds: one run per seed (default: the spec's, or 0)
     archs:Annotated[list, dict(nargs='+', type=str, metavar='ARCH')]=None, # Only these architectures (default: the spec's)
     store:str='rethink_runs.sqlite', # The results store (SQLite)
-    device:str=None, # Device (default: fastai's default)
-    precision:str='fp32', # fp32, fp16 (CUDA) or bf16
     executor:str='local', # local, ray (a Ray cluster, or a local one), slurm (submitit)
     address:str=None, # Ray cluster address (for --executor ray; default: start a local cluster)
     cpus_per_run:int=None, # CPUs each run asks for (ray, slurm; default 1)
@@ -206,25 +199,35 @@ def sweep(
     timeout_min:int=None, # Time limit of each Slurm job, in minutes (slurm; default one day)
     folder:str=None, # Where submitit keeps scripts, logs and results (slurm; default rethink_slurm)
     quiet:bool=False, # No progress bar
+    **settings, # Settings for every run, over the spec's: a flag for each field of `RunConfig`
 ):
-    "Run every run of a spec not yet in the store, recording each as it finishes"
-    from rethink_fastai.sweep import sweep as _sweep, load_plugins, EXECUTORS
+    "Run every run of a spec (or a sweep file) not yet in the store, recording each as it finishes"
+    from rethink_fastai.sweep import sweep as _sweep, sweep_runs, load_plugins, EXECUTORS
+    import rethink_fastai.all # the kit's plugins register their executors, datasets and specs
+    load_plugins()
+    name = _spec(spec, config)
+    kw = dict(spec_kwargs=dict(archs=tuple(archs)) if archs else None, train_kwargs=settings,
+              seeds=tuple(seeds) if seeds else None)
+    if list_:
+        runs = sweep_runs(name, **kw)
+        for r in runs: print(json.dumps(r))
+        return runs
     ex = dict(address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run, max_retries=max_retries,
               partition=partition, timeout_min=timeout_min, folder=folder)
     ex = {k:(int(v) if k=='gpus_per_run' and v==int(v) else v) for k,v in ex.items() if v is not None}
-    load_plugins()
     ps = inspect.signature(EXECUTORS[executor]).parameters if executor in EXECUTORS else {} # an unknown executor is `sweep`'s error
     bad = ['--'+k.replace('_','-') for k in ex if ps and (k not in ps or ps[k].kind is inspect.Parameter.VAR_KEYWORD)]
     if bad: raise ValueError(f"{', '.join(bad)}: not an option of --executor {executor}")
-    df = _sweep(spec, store, spec_kwargs=dict(archs=tuple(archs)) if archs else None, dataset=dataset, data=data, subset=subset,
-                epochs=epochs, seeds=tuple(seeds), device=device, precision=precision, executor=executor, executor_kwargs=ex)
+    df = _sweep(name, store, executor=executor, executor_kwargs=ex, **kw)
     cols = [c for c in ('arch','randomization','corruption','wd','augment','seed','epochs_to_fit','train_acc','test_acc','stopped_because') if c in df]
     if not quiet and len(df): print(df[cols].to_string(index=False))
     return df
+sweep.no_settings = ('seed',) # --seeds makes one copy of each run per seed
 
 @subcommand
 def report(
-    spec:str, # table1, fig1a, fig1b, fig1c, fig2b, table4, memorization, table2 (ImageNet)
+    spec:str=None, # table1, fig1a, fig1b, fig1c, fig2b, table4, memorization, table2 (ImageNet); or --config
+    config:str=None, # The TOML sweep file the sweep was given
     store:str='rethink_runs.sqlite', # The results store (SQLite)
     out:str='rethink_report', # Folder for the PNG panel and the Markdown table
     archs:Annotated[list, dict(nargs='+', type=str, metavar='ARCH')]=None, # The architectures the sweep was given, if not the spec's
@@ -234,17 +237,11 @@ def report(
 ):
     "Draw a spec's panel (PNG) and table (Markdown) from the store, ours beside the paper's"
     from rethink_fastai.report import report as _report
-    res = _report(spec, store, out, spec_kwargs=dict(archs=tuple(archs)) if archs else None, dataset=dataset, subset=subset, epochs=epochs)
+    import rethink_fastai.all # the plugins' specs and tables
+    res = _report(_spec(spec, config), store, out, spec_kwargs=dict(archs=tuple(archs)) if archs else None, dataset=dataset, subset=subset, epochs=epochs)
     print(json.dumps(res, indent=1))
     return res
 
-# %% ../nbs/12_cli.ipynb #dddaa3b2
-def parse_subset(s:str|int|None)->int|dict|None:
-    "`--subset` of `rethink bench`: None, N (every model), or 'model=N,model=N' (a dict)"
-    if s is None or isinstance(s, int): return s
-    if '=' not in s: return int(s)
-    try: return {k.strip(): int(v) for k,v in (kv.split('=') for kv in s.split(',') if kv.strip())}
-    except ValueError: raise ValueError(f"--subset {s!r}: use N, or model=N pairs separated by commas") from None
 
 # %% ../nbs/12_cli.ipynb #a524b9b2
 @subcommand
@@ -258,7 +255,7 @@ def bench(
     out:str='rethink_bench', # Folder for bench.json, bench.md, bench.png and profiles
 ):
     "Time the kit against a hand-written loop and fastai's default pipeline: bench.json, a table and a plot"
-    from rethink_fastai.bench import bench as _bench
+    from rethink_fastai.bench import bench as _bench, parse_subset
     return _bench(data=data, subset=parse_subset(subset), inception_subset=inception_subset or None, models=models,
                   epochs=epochs, threads=threads, out=out)
 
@@ -290,24 +287,6 @@ def kernel(
     print(json.dumps(res, indent=1)); return res
 
 # %% ../nbs/12_cli.ipynb #ccafe382
-DEMO_SETTINGS = dict(
-    digits=dict(arch='mlp1x512', subset=None, epochs=400, train_kwargs=dict(lr=0.1, gamma=1.), threads=1),
-    mnist=dict(arch='mlp1x512', subset=5000, epochs=200, train_kwargs=dict(lr=0.1, gamma=1.), threads=None),
-    cifar10=dict(arch='mlp1x512', subset=2000, epochs=300, train_kwargs=dict(lr=0.01, gamma=1.), threads=None),
-)
-
-def demo_table(df_a, df_bc)->'pd.DataFrame':
-    "One row per run of the demo: what was randomized, when it fitted, how it generalizes"
-    import pandas as pd
-    from rethink_fastai.learner import relative_convergence
-    rc = relative_convergence(df_bc).set_index('key')['relative_steps']
-    rows = pd.concat([df_a, df_bc]).drop_duplicates('key')
-    def what(r):
-        return f"labels, p={r.corruption:g}" if r.randomization in ('true_labels','partial_labels','random_labels') else r.randomization.replace('_',' ')
-    return pd.DataFrame(dict(run=[what(r) for r in rows.itertuples()], epochs_to_fit=rows.epochs_to_fit.values, steps_to_fit=rows.steps_to_fit.values,
-                             relative_time=[None if rc.get(k) is None or rc.get(k)!=rc.get(k) else round(rc.get(k), 3) for k in rows.key], train_acc=rows.train_acc.round(4).values,
-                             test_acc=rows.test_acc.round(4).values, seconds=rows.seconds.round(1).values))
-
 @subcommand
 def demo(
     dataset:str='digits', # digits (embedded, offline), mnist, cifar10, or a path
@@ -319,24 +298,9 @@ def demo(
     out:str='rethink_demo', # Folder for the store, the PNG panels and the table
 ):
     "The paper's Figure 1 in miniature: five randomizations and a label-corruption sweep, table and PNG panels"
-    from rethink_fastai.sweep import sweep as _sweep
-    from rethink_fastai.report import spec_results, plot_figure1, plot_fig1a, plot_fig1b, plot_fig1c, scale_caption, md_table
-    cfg = dict(DEMO_SETTINGS.get(dataset, DEMO_SETTINGS['cifar10']))
-    arch, subset, epochs = arch or cfg['arch'], subset or cfg['subset'], epochs or cfg['epochs']
-    if cfg['threads']: torch.set_num_threads(cfg['threads'])
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    store = out/'runs.sqlite'
-    t0 = time.time()
-    kw = dict(dataset=dataset, data=data, subset=subset, epochs=epochs, seeds=tuple(seeds), train_kwargs=cfg['train_kwargs'])
-    _sweep('fig1a', store, spec_kwargs=dict(archs=(arch,)), **kw)
-    _sweep('fig1b', store, spec_kwargs=dict(archs=(arch,)), **kw)
-    df_a = spec_results('fig1a', store, dict(archs=(arch,)))
-    df_bc = spec_results('fig1b', store, dict(archs=(arch,)))
-    cap = f"{arch} on {scale_caption(df_bc)}"
-    figs = [plot_figure1(df_a, df_bc, out/'figure1.png', cap), plot_fig1a(df_a, out/'fig1a.png', cap),
-            plot_fig1b(df_bc, out/'fig1b.png', cap), plot_fig1c(df_bc, out/'fig1c.png', cap)]
-    tab = demo_table(df_a, df_bc)
-    (out/'demo.md').write_text(f"# Demo: {cap}\n\n" + md_table(tab))
-    print(f"\n{cap}\n\n{tab.to_string(index=False)}\n\nfigures: {', '.join(map(str, figs))}\n"
-          f"table: {out/'demo.md'}; store: {store}; {time.time()-t0:.0f} s")
-    return tab
+    from rethink_fastai.demo import run_demo
+    res = run_demo(dataset, data, arch, subset, epochs, tuple(seeds), out)
+    print(f"\n{res['caption']}\n\n{res['table'].to_string(index=False)}\n\nfigures: {', '.join(map(str, res['figures']))}\n"
+          f"table: {res['markdown']}; store: {res['store']}; {res['seconds']:.0f} s")
+    return res['table']
+

@@ -7,11 +7,14 @@ Docs: https://rethink-fastai.github.io/rethink_fastai/experiments.html.md"""
 # %% ../nbs/06_experiments.ipynb #6a45951c
 from __future__ import annotations
 import itertools
+from pathlib import Path
 from fastcore.all import *
+from .models import PAPER_LR
 
 # %% auto #0
-__all__ = ['PAPER_TABLE1', 'PAPER_TABLE4', 'PAPER_TABLE4_SETTINGS', 'PAPER_SETUP', 'SPECS', 'WEIGHT_DECAY', 'paper_table1',
-           'spec', 'table1', 'fig1a', 'fig1b', 'fig1c', 'fig2b', 'table4', 'memorization', 'spec_runs']
+__all__ = ['PAPER_TABLE1', 'PAPER_TABLE4', 'PAPER_TABLE4_SETTINGS', 'PAPER_SETUP', 'SPECS', 'WEIGHT_DECAY', 'LABEL_KEYS',
+           'paper_table1', 'spec', 'table1', 'fig1a', 'fig1b', 'fig1c', 'fig2b', 'table4', 'memorization', 'spec_runs',
+           'grid_runs', 'spec_from_toml']
 
 # %% ../nbs/06_experiments.ipynb #b18f0df6
 PAPER_TABLE1 = [ # (arch, random_crop, weight_decay, labels, train_acc, test_acc), from the paper's Table 1
@@ -54,7 +57,7 @@ PAPER_SETUP = dict(
     image_size=28, # CIFAR-10 centre-cropped from 32x32
     whitening='per image', # TensorFlow's per_image_standardization
     batch_size=128, momentum=0.9, lr_decay=0.95, # learning rate multiplied by 0.95 after each epoch
-    lr=dict(inception_small=0.1, inception_small_nobn=0.1, alexnet_small=0.01, mlp1x512=0.01, mlp3x512=0.01),
+    lr=PAPER_LR, # initial learning rates (`models.PAPER_LR`)
     corruptions=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0), # Figure 1b and 1c
     mnist_kernel_test_error=1.2, cifar10_kernel_test_error=46.0, mnist_kernel_norm=220, # Section 5
 )
@@ -69,7 +72,8 @@ def paper_table1()->'pd.DataFrame':
 SPECS = {}
 WEIGHT_DECAY = 5e-4
 
-def spec(f):
+def spec(f, # A function returning a list of run dicts
+        ):
     "Register a spec: a function returning a list of run dicts (without the scale knobs)"
     SPECS[f.__name__] = f
     return f
@@ -79,7 +83,8 @@ def _run(arch, randomization='true_labels', corruption=None, wd=0., augment=None
 
 # %% ../nbs/06_experiments.ipynb #5eee982f
 @spec
-def table1(archs=('inception_small','inception_small_nobn','alexnet_small','mlp3x512','mlp1x512')):
+def table1(archs=('inception_small','inception_small_nobn','alexnet_small','mlp3x512','mlp1x512'), # Architectures to run (default: the paper's for this table or figure)
+          ):
     "Table 1: random crop on/off x weight decay on/off with true labels, and random labels, for each model"
     runs = []
     for a,crop,wd,labels,*_ in PAPER_TABLE1:
@@ -87,7 +92,8 @@ def table1(archs=('inception_small','inception_small_nobn','alexnet_small','mlp3
     return runs
 
 @spec
-def fig1a(archs=('inception_small',)):
+def fig1a(archs=('inception_small',), # Architectures to run (default: the paper's for this table or figure)
+         ):
     "Figure 1a: learning curves for true labels, random labels, shuffled pixels, random pixels and Gaussian"
     return [_run(a, r) for a in archs for r in ('true_labels','random_labels','shuffled_pixels','random_pixels','gaussian')]
 
@@ -96,17 +102,20 @@ def _corruption_runs(archs):
             for a in archs for p in PAPER_SETUP['corruptions']]
 
 @spec
-def fig1b(archs=('inception_small','alexnet_small','mlp1x512')):
+def fig1b(archs=('inception_small','alexnet_small','mlp1x512'), # Architectures to run (default: the paper's for this table or figure)
+         ):
     "Figure 1b: relative convergence time against label corruption p"
     return _corruption_runs(archs)
 
 @spec
-def fig1c(archs=('inception_small','alexnet_small','mlp1x512')):
+def fig1c(archs=('inception_small','alexnet_small','mlp1x512'), # Architectures to run (default: the paper's for this table or figure)
+         ):
     "Figure 1c: test error at convergence against label corruption p (the same runs as Figure 1b)"
     return _corruption_runs(archs)
 
 @spec
-def fig2b(archs=('inception_small','inception_small_nobn')):
+def fig2b(archs=('inception_small','inception_small_nobn'), # Architectures to run (default: the paper's for this table or figure)
+         ):
     "Figure 2b: learning curves of Inception with and without BatchNorm, true labels"
     return [_run(a) for a in archs]
 
@@ -120,25 +129,76 @@ def table4(archs=('inception_small','alexnet_small','mlp3x512','mlp1x512')):
             for a,r,_ in PAPER_TABLE4 if a in archs]
 
 @spec
-def memorization(archs=('mlp1x512',), corruption=0.4):
+def memorization(archs=('mlp1x512',), # Architectures to run (default: the paper's for this table or figure)
+                 corruption=0.4, # Label-corruption probability p
+                ):
     "Per-example memorization: the epoch each example is first fitted, clean against corrupted, at p = 0.4"
     return [_run(a, 'partial_labels', corruption=corruption) for a in archs]
 
 # %% ../nbs/06_experiments.ipynb #cb233e52
+LABEL_KEYS = ('regularizer',) # entries of a spec's run that only name it in reports: in its key, not settings of the run
+
+def _settings(run:dict, where:str='')->dict:
+    "A spec's run as `RunConfig.settings` (checked, defaults left out), with its labels"
+    from rethink_fastai.learner import RunConfig
+    cfg = RunConfig.from_dict({k:v for k,v in run.items() if k not in LABEL_KEYS}, where)
+    return cfg.settings() | {k:run[k] for k in LABEL_KEYS if k in run}
+
 def spec_runs(name:str, # A registered spec (`SPECS`)
-              dataset:str='cifar10', # Dataset name or path
+              dataset:str=None, # Dataset name or path (default: the spec's, or the paper's CIFAR-10)
               data:str=None, # Local folder or archive with the dataset
               subset:int=None, # Class-stratified training subset
-              epochs:int=None, # Epoch budget of each run (None: the learner's default)
-              seeds=(0,), # One run per seed
+              epochs:int=None, # Epoch budget of each run (None: the spec's, or the learner's default)
+              seeds=None, # One run per seed (default: the spec's seed, or 0)
               device:str=None, # Device (None: fastai's default)
-              precision:str='fp32', # 'fp32', 'fp16' or 'bf16'
+              precision:str=None, # 'fp32', 'fp16' or 'bf16' (default: the spec's, or 'fp32')
               spec_kwargs:dict=None, # Arguments of the spec itself, e.g. dict(archs=('mlp1x512',))
-              train_kwargs:dict=None, # Training settings for every run, e.g. dict(lr=0.1, gamma=1.) (part of each run's key)
+              train_kwargs:dict=None, # Any other `RunConfig` settings for every run, e.g. dict(lr=0.1, gamma=1.)
              )->list:
-    "The runs of spec `name` at the given scale"
+    "The runs of spec `name` at the given scale, each the `RunConfig` settings that differ from the defaults (and its labels)"
     if name not in SPECS: raise ValueError(f"unknown spec {name!r}: use one of {', '.join(SPECS)}")
-    seeds = [seeds] if isinstance(seeds, int) else list(seeds)
-    scale = dict(dataset=str(dataset), data=None if data is None else str(data), subset=subset, epochs=epochs,
-                 device=device, precision=precision)
-    return [dict(r, seed=s, **scale, **(train_kwargs or {})) for r in SPECS[name](**(spec_kwargs or {})) for s in seeds]
+    scale = {k:v for k,v in dict(dataset=dataset, data=data, subset=subset, epochs=epochs, device=device, precision=precision).items()
+             if v is not None} | (train_kwargs or {})
+    scale = {k: str(v) if k in ('dataset', 'data') and v is not None else v for k,v in scale.items()}
+    runs = [dict(dataset='cifar10') | r | scale for r in SPECS[name](**(spec_kwargs or {}))]
+    if seeds is not None: runs = [dict(r, seed=s) for r in runs for s in ([seeds] if isinstance(seeds, int) else seeds)]
+    return [_settings(r, f"{name}: ") for r in runs]
+
+
+# %% ../nbs/06_experiments.ipynb #29747bde
+_TOML_KEYS = ('name', 'doc', 'base', 'grid')
+
+def grid_runs(base:dict=None, # Settings for every run
+              grid:dict=None, # Setting -> the list of its values: one run per combination
+             )->list:
+    "Every combination of `grid`'s values, each over `base`, as run dicts (a spec's runs)"
+    base, grid = dict(base or {}), dict(grid or {})
+    names = list(grid)
+    return [base | dict(zip(names, vs)) for vs in itertools.product(*grid.values())]
+
+def spec_from_toml(path:str|Path, # A sweep file (see above)
+                  )->str:
+    "Register the grid of the TOML sweep file `path` as a spec (see `spec`) and return its name"
+    import tomllib
+    from rethink_fastai.learner import RunConfig
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"no sweep file {path}")
+    try: d = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e: raise ValueError(f"{path}: not valid TOML: {e}") from None
+    where = f"{path}: "
+    bad = [k for k in d if k not in _TOML_KEYS]
+    if bad: raise ValueError(f"{where}unknown key {bad[0]!r}: use {', '.join(_TOML_KEYS)} (run settings go in [base] or [grid])")
+    name = d.get('name') or path.stem
+    if not isinstance(name, str) or not name.isidentifier(): raise ValueError(f"{where}name must be a word like 'my_sweep', got {name!r}")
+    if name in SPECS and not getattr(SPECS[name], 'from_file', None):
+        raise ValueError(f"{where}name {name!r} is a built-in spec: give the sweep another name")
+    base, grid = d.get('base', {}), d.get('grid', {})
+    for k,v in grid.items():
+        if not isinstance(v, list) or not v: raise ValueError(f"{where}[grid] {k} must be a non-empty list of values, got {v!r}")
+    for k in (*base, *grid):
+        if k not in RunConfig.names() and k not in LABEL_KEYS: raise ValueError(f"{where}unknown run setting {k!r}: use one of {', '.join(RunConfig.names())}")
+    runs = grid_runs(base, grid)
+    for r in runs: _settings(r, where) # every value checked now, not when its run starts
+    def f(): return [dict(r) for r in runs]
+    f.__name__, f.__doc__, f.from_file = name, d.get('doc') or f"The grid of {path.name}", str(path)
+    return spec(f).__name__

@@ -6,7 +6,8 @@ Docs: https://rethink-fastai.github.io/rethink_fastai/learner.html.md"""
 
 # %% ../nbs/05_learner.ipynb #496e8796
 from __future__ import annotations
-import contextlib, json, os, signal, sys, threading
+import contextlib, functools, json, math, numbers, os, signal, sys, threading, time, typing
+from dataclasses import dataclass, fields, asdict
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from torch import nn
@@ -23,13 +24,16 @@ from fastai.callback.channelslast import ChannelsLast
 from fastai.torch_core import set_seed, default_device
 import rethink_fastai
 from .loaders import randomized_dls
-from .models import rethink_model, n_params
+from .models import rethink_model, n_params, PAPER_LR
+from .randomize import RANDOMIZATIONS
 from .callbacks import *
 
 # %% auto #0
-__all__ = ['PAPER_LR', 'PRECISIONS', 'MAX_EPOCHS', 'SCHEDULES', 'sgd', 'paper_lr', 'set_precision', 'is_convnet',
-           'rethink_learner', 'save_record', 'load_record', 'history_df', 'steps_df', 'memorization_df', 'records_df',
-           'relative_convergence', 'run_experiment', 'run_summary']
+__all__ = ['PRECISIONS', 'MAX_EPOCHS', 'SCHEDULES', 'PAPER_DATASETS', 'DECAY_STEPS', 'TRACKERS', 'NOT_KEY', 'KEY_ALWAYS', 'sgd',
+           'paper_lr', 'set_precision', 'is_convnet', 'rethink_learner', 'StepDecayLR', 'save_record', 'load_record',
+           'history_df', 'steps_df', 'memorization_df', 'records_df', 'relative_convergence', 'RunConfig',
+           'settings_table', 'tracking', 'check_device', 'check_folder', 'learner_kwargs', 'plugin_run_kwargs',
+           'run_experiment', 'run_summary']
 
 # %% ../nbs/05_learner.ipynb #b36d931a
 def sgd(params, # Parameters or parameter groups (fastai's splitter output)
@@ -42,9 +46,8 @@ def sgd(params, # Parameters or parameter groups (fastai's splitter output)
     return OptimWrapper(params, opt=torch.optim.SGD, lr=lr, momentum=mom, weight_decay=wd, **kwargs)
 
 # %% ../nbs/05_learner.ipynb #2fb7d662
-PAPER_LR = dict(inception_small=0.1, inception_small_nobn=0.1, alexnet_small=0.01, mlp1x512=0.01, mlp3x512=0.01)
-
-def paper_lr(arch:str)->float:
+def paper_lr(arch:str, # An architecture name
+            )->float:
     "The paper's initial learning rate for `arch`: 0.1 for the Inceptions, 0.01 otherwise"
     return PAPER_LR.get(arch, 0.01)
 
@@ -70,7 +73,8 @@ def set_precision(learn:Learner, # The learner to set up
     if dev!='cpu': raise ValueError(f"precision={precision!r} is supported on cuda and cpu, not {dev}: use 'fp32'")
     return learn.add_cb(CPUAutocast(torch.bfloat16))
 
-def is_convnet(model:nn.Module)->bool:
+def is_convnet(model:nn.Module, # Any torch model
+              )->bool:
     "Does `model` have convolutions (and so benefit from `channels_last`)?"
     return any(isinstance(m, nn.Conv2d) for m in model.modules())
 
@@ -150,9 +154,23 @@ def rethink_learner(
 MAX_EPOCHS = 1000
 SCHEDULES = ('exp', 'constant', 'one_cycle')
 
-def _schedule_cb(learn, schedule, gamma, lr, total_steps, one_cycle_kwargs):
+class StepDecayLR(ExpDecayLR):
+    "`lr0 * gamma**(step // every)`: `ExpDecayLR`'s decay applied every `every` optimizer steps rather than every epoch"
+    def __init__(self,
+        gamma:float=0.95, # Factor applied every `every` steps
+        every:int=390, # Steps between two decays (390: one CIFAR-10 epoch at batch 128)
+        lr0=None, # Base rate(s); default: the optimizer's rates at the start of `fit`
+    ): super().__init__(gamma, lr0); self.every = every
+    def before_epoch(self): pass
+    def before_batch(self):
+        if not self.training: return
+        rec = getattr(self.learn, 'convergence_recorder', None) # its step count survives `resume`
+        f = self.gamma ** ((rec.step if rec is not None else self.train_iter) // self.every)
+        self.opt.set_hyper('lr', [b*f for b in self.base] if len(self.base)>1 else self.base[0]*f)
+
+def _schedule_cb(learn, schedule, gamma, lr, total_steps, one_cycle_kwargs, decay_every=None):
     if isinstance(schedule, Callback): return [schedule]
-    if schedule=='exp': return [ExpDecayLR(gamma, lr0=lr)]
+    if schedule=='exp': return [StepDecayLR(gamma, decay_every, lr0=lr) if decay_every else ExpDecayLR(gamma, lr0=lr)]
     if schedule in ('constant', None): return []
     if schedule=='one_cycle':
         if total_steps is None: raise ValueError("schedule='one_cycle' needs a budget of epochs or steps to spread its cycle over")
@@ -197,7 +215,8 @@ def fit_memorize(self:Learner,
     until_fit:bool=True, # Stop when the training set is fitted
     lr:float=None, # Initial learning rate (default: the learner's)
     schedule='exp', # 'exp' (the paper's), 'constant', 'one_cycle', or a callback
-    gamma:float=0.95, # Per-epoch factor of the 'exp' schedule
+    gamma:float=0.95, # Factor of each decay period of the 'exp' schedule
+    decay_every:int=None, # Steps between two decays of 'exp' (None: after every epoch, the paper's)
     checkpoint:str|Path=None, # File for a checkpoint after every epoch
     resume:bool=False, # Continue from `checkpoint` if it exists
     quiet:bool=False, # No progress bars and no per-epoch table
@@ -226,11 +245,12 @@ def fit_memorize(self:Learner,
     n_iter = len(self.dls.train)
     total = steps if steps is not None else (epochs*n_iter if epochs is not None and epochs < MAX_EPOCHS else None)
     budget = FitBudget(epochs, steps, seconds, until_fit)
-    run_cbs = [*_schedule_cb(self, schedule, gamma, lr, total, one_cycle_kwargs), budget, *L(cbs)]
+    run_cbs = [*_schedule_cb(self, schedule, gamma, lr, total, one_cycle_kwargs, decay_every), budget, *L(cbs)]
     if checkpoint is not None: run_cbs.append(Checkpoint(checkpoint, rng=rng, extra=dict(lr=lr, identity=identity)))
     self.run_settings = dict(epochs=epochs, steps=steps, seconds=seconds, until_fit=until_fit, lr=lr,
                              schedule=schedule if isinstance(schedule, (str, type(None))) else type(schedule).__name__,
-                             gamma=gamma if schedule=='exp' else None, threshold=rec.threshold, **one_cycle_kwargs)
+                             gamma=gamma if schedule=='exp' else None,
+                             decay_every=decay_every if schedule=='exp' else None, threshold=rec.threshold, **one_cycle_kwargs)
     self.stopped_because = None
     n_epoch = min(epochs if epochs is not None else MAX_EPOCHS, MAX_EPOCHS) - offset
     if until_fit and rec.fitted: self.stopped_because = 'fitted'
@@ -267,10 +287,14 @@ def memorize_record(self:Learner)->dict:
     res = dict(version=rethink_fastai.__version__, **cfg, stopped_because=getattr(self, 'stopped_because', None),
                **self.convergence_recorder.summary())
     res['config'] = dict(version=rethink_fastai.__version__, **cfg, **run)
+    for cb in self.cbs: # the extension point: a callback's own fields of the record (`scores`, `measures`...)
+        if callable(getattr(type(cb), 'to_record', None)): res.update(cb.to_record())
     return res
 
 # %% ../nbs/05_learner.ipynb #f271cf3b
-def save_record(record:dict, path:str|Path)->Path:
+def save_record(record:dict, # A run's record
+                path:str|Path, # The JSON file to write
+               )->Path:
     "Write `record` as JSON to `path` (atomically: a temporary file, then a rename)"
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name+'.tmp')
@@ -278,7 +302,8 @@ def save_record(record:dict, path:str|Path)->Path:
     os.replace(tmp, path)
     return path
 
-def load_record(path:str|Path)->dict:
+def load_record(path:str|Path, # The JSON file (or a folder holding `result.json`)
+               )->dict:
     "A run's record from its JSON file (or the `result.json` in a folder)"
     path = Path(path)
     if path.is_dir(): path = path/'result.json'
@@ -286,23 +311,27 @@ def load_record(path:str|Path)->dict:
 
 def _rec(r)->dict: return r if isinstance(r, dict) else load_record(r)
 
-def history_df(record)->pd.DataFrame:
+def history_df(record, # A run's record (a dict), or its JSON file or folder
+              )->pd.DataFrame:
     "The per-epoch history of a record (or a record's file) as a DataFrame"
     return pd.DataFrame(_rec(record)['history'])
 
-def steps_df(record)->pd.DataFrame:
+def steps_df(record, # A run's record (a dict), or its JSON file or folder
+            )->pd.DataFrame:
     "The per-step training loss and batch accuracy of a record as a DataFrame"
     s = _rec(record).get('steps_log') or dict(loss=[], acc=[])
     return pd.DataFrame(dict(step=np.arange(1, len(s['loss'])+1), loss=s['loss'], acc=s['acc']))
 
-def memorization_df(record)->pd.DataFrame:
+def memorization_df(record, # A run's record (a dict), or its JSON file or folder
+                   )->pd.DataFrame:
     "Per training example: whether its label was corrupted, the epoch it was first fitted, and since when it stays fitted (-1: not)"
     m = _rec(record)['memorization']
     if 'first_fit_epoch' not in m: raise ValueError("this record has no per-example epochs (its training set was too large to keep them)")
     ff = np.array(m['first_fit_epoch']); cor = np.zeros(len(ff), bool); cor[m['corrupted_idx']] = True
     return pd.DataFrame(dict(first_fit_epoch=ff, fit_since_epoch=np.array(m.get('fit_since_epoch', ff)), corrupted=cor))
 
-def records_df(records)->pd.DataFrame:
+def records_df(records, # Records, their JSON files, or folders holding `result.json`
+              )->pd.DataFrame:
     "One row per record (records, files, or folders holding `result.json`), nested fields flattened, lists left out"
     rs = [_rec(r) for r in records]
     df = pd.json_normalize([{k:v for k,v in r.items() if k not in ('history', 'steps_log', 'config')} for r in rs])
@@ -322,51 +351,253 @@ def relative_convergence(df:pd.DataFrame|list, # Records (or `records_df` of the
     out['relative_seconds'] = out.seconds_to_fit.astype(float) / out._base_seconds.astype(float)
     return out.drop(columns=['_base_steps', '_base_seconds'])
 
+# %% ../nbs/05_learner.ipynb #009c3595
+PAPER_DATASETS = ('cifar10',) # where `decay_every='auto'` is the paper's per-epoch decay
+DECAY_STEPS = 390 # one CIFAR-10 epoch at batch 128 (50,000 // 128): the paper's decay period in steps
+TRACKERS = ('tensorboard', 'wandb', 'csv')
+
+@dataclass
+class RunConfig:
+    "Every setting of one run: data, model, optimizer, schedule, budget, evaluation, seeds and hardware"
+    dataset:str='digits' # 'digits', 'mnist', 'cifar10', or a path to an image folder or archive
+    randomization:str='true_labels' # One of the paper's randomizations (`RANDOMIZATIONS`)
+    corruption:float=None # Label-corruption probability p, for 'partial_labels'
+    arch:str='mlp1x512' # Architecture: a `rethink_model` name (see `rethink models`) or any timm name
+    data:str=None # Local folder or archive holding the dataset (no download)
+    subset:int=None # Class-stratified subset of this many training images
+    crop:str='auto' # Centre crop: 'auto' (the paper's 28 of CIFAR-10's 32), 'none', or a size
+    whiten:bool=True # Per-image whitening (the paper's)
+    augment:str=None # 'crop', 'flip_rotate', or both as 'crop,flip_rotate'
+    max_rotate:float=10. # Largest rotation (degrees) of 'flip_rotate'
+    channels:str='together' # Pixel permutations move a pixel's channels 'together' or 'apart'
+    match:str='global' # Gaussian images match the data's mean and std 'global'ly or per 'channel'
+    bn:bool=None # BatchNorm on or off, where the architecture takes it (default: the architecture's)
+    dropout:float=0. # Dropout rate, in [0, 1); 0 is off
+    bs:int=128 # Batch size (the kit's choice: the paper states none)
+    lr:float=None # Initial learning rate (default: the paper's, 0.1 for the Inceptions, 0.01 otherwise)
+    mom:float=0.9 # SGD momentum
+    wd:float=0. # Weight decay (L2); 0 is off
+    schedule:str='exp' # Learning-rate schedule: 'exp' (x `gamma` every decay period), 'constant', 'one_cycle'
+    gamma:float=0.95 # Learning-rate factor of each decay period of 'exp' (the paper's 0.95)
+    decay_every:str='auto' # Decay period of 'exp': 'epoch' (the paper's), a number of steps, or 'auto' (per epoch on CIFAR-10, every 390 steps elsewhere)
+    epochs:int=None # Most epochs (default: `MAX_EPOCHS` when no other budget is given)
+    steps:int=None # Most optimizer steps
+    seconds:float=None # Most wall-clock seconds
+    until_fit:bool=True # Stop once the training set is fitted (False: spend the whole budget)
+    threshold:float=1. # Training accuracy that counts as fitted
+    early_stopping:int=None # Patience, in epochs, of early stopping on test accuracy
+    eval_bs:int=1024 # Batch size of the per-epoch evaluations
+    test_every:int=1 # Evaluate the test set every this many epochs (and when the run stops)
+    seed:int=0 # Seed of the randomization, the subset, the initialization and the shuffling
+    init_seed:int=None # Seed of initialization and shuffling, if not `seed`
+    device:str=None # 'cpu', 'cuda', 'cuda:1', 'mps'... (default: fastai's default device)
+    precision:str='fp32' # 'fp32', 'fp16' (CUDA) or 'bf16'
+    channels_last:bool=None # `channels_last` memory format (default: for convnets on CUDA)
+    threads:int=1 # CPU threads for torch in this run (not part of the key)
+    tracker:str=None # Experiment tracker: 'tensorboard', 'wandb' (offline unless WANDB_MODE says otherwise) or 'csv' (not part of the key)
+
+    def __post_init__(self):
+        for f in fields(self): setattr(self, f.name, _check(f.name, getattr(self, f.name), _hints()[f.name]))
+        _validate(self)
+
+    @classmethod
+    def from_dict(cls, d:dict, # Settings by name; unknown names are an error
+                  where:str='', # Where the settings come from, for the error message
+                 )->RunConfig:
+        "A `RunConfig` from a dict, naming any key that is not a setting"
+        bad = [k for k in d if k not in cls.names()]
+        if bad: raise ValueError(f"{where}unknown run setting {bad[0]!r}: use one of {', '.join(cls.names())}")
+        try: return cls(**d)
+        except ValueError as e: raise ValueError(f"{where}{e}") from None
+
+    @classmethod
+    def names(cls)->list: return [f.name for f in fields(cls)]
+    def as_dict(self)->dict: return asdict(self)
+    def settings(self)->dict:
+        "The core settings and every other one not at its default: the run, written plainly (a spec's run, `--list`)"
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name in KEY_ALWAYS or getattr(self, f.name)!=f.default}
+    def key_config(self)->dict:
+        "The settings that identify the run (its key's material): `settings` without how it is executed (`NOT_KEY`)"
+        return {k:v for k,v in self.settings().items() if k not in NOT_KEY}
+
+    def decay_period(self)->int|None:
+        "Steps between two decays of 'exp', or None for the paper's per-epoch decay"
+        d = self.decay_every
+        if d=='auto': d = 'epoch' if str(self.dataset) in PAPER_DATASETS else DECAY_STEPS
+        return None if d=='epoch' else d
+
+NOT_KEY = ('threads', 'tracker', 'data') # how a run is executed, watched and found, not what it trains (the data's identity, not its path, is in the key)
+KEY_ALWAYS = ('dataset', 'randomization', 'arch', 'seed') # in every key, so the store's configs read plainly
+
+@functools.cache
+def _hints()->dict: return typing.get_type_hints(RunConfig)
+
+def _check(name:str, v, t):
+    "`v` as setting `name` of type `t`, or a one-line error"
+    default = first(f.default for f in fields(RunConfig) if f.name==name)
+    if v is None:
+        if default is None: return None
+        raise ValueError(f"{name} cannot be None: give a {t.__name__} (default: {default!r})")
+    if name in ('decay_every', 'crop'): return _period(name, v)
+    if t is bool and not isinstance(v, bool): raise ValueError(f"{name} must be true or false, got {v!r}")
+    if t is int and (isinstance(v, bool) or not isinstance(v, numbers.Integral)):
+        raise ValueError(f"{name} must be an integer, got {v!r}")
+    if t is float:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real): raise ValueError(f"{name} must be a number, got {v!r}")
+        return float(v)
+    if t is str:
+        if isinstance(v, os.PathLike): return os.fspath(v)
+        if isinstance(v, (list, tuple)) and name=='augment': return ','.join(v) or None
+        if not isinstance(v, str): raise ValueError(f"{name} must be a string, got {v!r}")
+    return int(v) if t is int else v
+
+def _period(name:str, v):
+    "`decay_every` ('auto', 'epoch' or steps) or `crop` ('auto', 'none'/None or a size), numbers given as text made numbers"
+    words = ('auto', 'epoch') if name=='decay_every' else ('auto', 'none')
+    if isinstance(v, str) and v.strip().isdigit(): v = int(v)
+    if isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0: return int(v)
+    if v in words: return None if v=='none' else v
+    raise ValueError(f"{name} must be {' or '.join(map(repr, words))} or a positive number of {'steps' if name=='decay_every' else 'pixels'}, got {v!r}")
+
+def _need(ok:bool, msg:str):
+    if not ok: raise ValueError(msg)
+
+def _validate(c:RunConfig):
+    "The ranges of `c`'s settings, each a one-line error saying what is valid"
+    for k in ('bs', 'epochs', 'steps', 'subset', 'eval_bs', 'test_every', 'threads', 'early_stopping'):
+        v = getattr(c, k); _need(v is None or v > 0, f"{k} must be a positive integer, got {v}")
+    fin = lambda v: v is None or math.isfinite(v)
+    _need(fin(c.seconds) and (c.seconds is None or c.seconds > 0), f"seconds must be positive and finite, got {c.seconds}")
+    _need(c.corruption is None or 0 <= c.corruption <= 1, f"corruption must be in [0, 1], got {c.corruption}")
+    _need(c.lr is None or (fin(c.lr) and c.lr > 0), f"lr must be positive and finite, got {c.lr}")
+    _need(fin(c.wd) and c.wd >= 0, f"wd must be finite and at least 0, got {c.wd}")
+    _need(0 <= c.dropout < 1, f"dropout must be in [0, 1), got {c.dropout}")
+    _need(0 <= c.mom < 1, f"mom must be in [0, 1), got {c.mom}")
+    _need(0 < c.gamma <= 1, f"gamma must be in (0, 1], got {c.gamma}")
+    _need(0 < c.threshold <= 1, f"threshold must be in (0, 1], got {c.threshold}")
+    _need(fin(c.max_rotate) and c.max_rotate >= 0, f"max_rotate must be finite and at least 0, got {c.max_rotate}")
+    for k, ok in (('randomization', RANDOMIZATIONS), ('schedule', SCHEDULES), ('precision', PRECISIONS),
+                  ('tracker', (None, *TRACKERS)), ('channels', ('together', 'apart')), ('match', ('global', 'channel'))):
+        _need(getattr(c, k) in ok, f"unknown {k} {getattr(c, k)!r}: use one of {', '.join(o for o in ok if o)}")
+    _need(c.early_stopping is None or c.test_every==1, "early stopping watches the test accuracy every epoch: use test_every=1")
+
+# %% ../nbs/05_learner.ipynb #0581feac
+def settings_table()->pd.DataFrame:
+    "Every setting of a run, from `RunConfig`: its name, flag, type, default and what it does (the docs' settings table)"
+    docs = docments(RunConfig)
+    return pd.DataFrame([(f.name, '--'+f.name.replace('_', '-'), _hints()[f.name].__name__, f.default, docs[f.name])
+                         for f in fields(RunConfig)], columns=['setting', 'flag', 'type', 'default', 'meaning'])
+
+# %% ../nbs/05_learner.ipynb #4d3dbe25
+def _run_name(cfg:RunConfig)->str:
+    p = f"_p{cfg.corruption:g}" if cfg.corruption is not None else ''
+    return f"{cfg.arch}_{cfg.randomization}{p}_seed{cfg.seed}_{time.strftime('%Y%m%d-%H%M%S')}_{os.getpid()}"
+
+def _tensorboard(**kwargs):
+    "fastai's `TensorBoardCallback`, logging only the numeric optimizer settings (torch's SGD also has `foreach=None`...)"
+    from fastai.callback.tensorboard import TensorBoardCallback
+    class TensorBoardTracker(TensorBoardCallback):
+        def after_batch(self):
+            self.writer.add_scalar('train_loss', self.smooth_loss, self.train_iter)
+            for i,h in enumerate(self.opt.hypers):
+                for k,v in h.items():
+                    if isinstance(v, numbers.Real): self.writer.add_scalar(f'{k}_{i}', v, self.train_iter)
+    return TensorBoardTracker(**kwargs)
+
+@contextlib.contextmanager
+def tracking(tracker:str|None, # One of `TRACKERS`, or None
+             folder:str|Path, # Where the tracker writes (a sub-folder or file per run)
+             cfg:RunConfig=None, # The run's settings: its name, and W&B's config
+            ):
+    "fastai's own callback for `tracker` while a run trains: `TensorBoardCallback`, `WandbCallback` (W&B offline by default) or `CSVLogger`"
+    if tracker is None: yield []; return
+    if tracker not in TRACKERS: raise ValueError(f"unknown tracker {tracker!r}: use one of {', '.join(TRACKERS)}")
+    folder, name = Path(folder), _run_name(cfg or RunConfig())
+    if tracker=='csv':
+        from fastai.callback.progress import CSVLogger
+        (folder/'csv').mkdir(parents=True, exist_ok=True)
+        yield [CSVLogger(fname=(folder/'csv'/f'{name}.csv').absolute())]; return
+    if tracker=='tensorboard': yield [_tensorboard(log_dir=folder/'tensorboard'/name, trace_model=False, log_preds=False)]; return
+    import wandb
+    from fastai.callback.wandb import WandbCallback
+    os.environ.setdefault('WANDB_MODE', 'offline') # no account or network needed; `wandb sync` uploads later
+    folder.mkdir(parents=True, exist_ok=True)
+    run = wandb.init(dir=folder, name=name, config=cfg.as_dict() if cfg else None, reinit='finish_previous')
+    class WandbTracker(WandbCallback):
+        "W&B's config is the run's settings (given to `wandb.init`): fastai's own gathering fails on the kit's callbacks"
+        def before_fit(self):
+            self.learn.gather_args = dict
+            try: super().before_fit()
+            finally: del self.learn.gather_args
+    try: yield [WandbTracker(log_preds=False, log_model=False)]
+    finally: run.finish()
+
 # %% ../nbs/05_learner.ipynb #60e10e11
-def run_experiment(
-    dataset='digits', # 'digits', 'mnist', 'cifar10', a path, or `ImageArrays`
-    randomization:str='true_labels', # One of the paper's randomizations
-    corruption:float=None, # Label-corruption probability, for 'partial_labels'
-    arch:str='mlp1x512', # Architecture (`rethink_model` name)
-    data:str=None, # Local folder or archive with the dataset
-    subset:int=None, # Class-stratified subset of this many training images
-    epochs:int=None, # Most epochs (default: `MAX_EPOCHS` when no budget is given)
-    steps:int=None, # Most optimizer steps
-    seconds:float=None, # Most wall-clock seconds
-    until_fit:bool=True, # Stop when the training set is fitted
-    wd:float=0., # Weight decay
-    dropout:float=0., # Dropout rate
-    augment=None, # 'crop', 'flip_rotate', both, or None
-    bn:bool=None, # BatchNorm on or off (default: the architecture's)
-    early_stopping=None, # Patience of early stopping on test accuracy
-    seed:int=0, # Seed
-    bs:int=128, # Batch size
-    lr:float=None, # Initial learning rate (default: `paper_lr(arch)`)
-    schedule='exp', # 'exp', 'constant', 'one_cycle'
-    gamma:float=0.95, # Per-epoch learning-rate factor of the 'exp' schedule
-    precision:str='fp32', # 'fp32', 'fp16' (CUDA), 'bf16'
-    device=None, # Device (default: fastai's `default_device()`)
-    out:str|Path=None, # Folder for `result.json` and `checkpoint.pth`
-    resume:bool=False, # Continue from `out/checkpoint.pth` if it exists
-    quiet:bool=False, # No progress output
-    bar:bool=None, # Progress bars (default: in a notebook or a terminal; otherwise one line per epoch)
-    threads:int=None, # CPU threads for torch (`torch.set_num_threads`; default: torch's)
-    **kwargs, # Passed to `rethink_learner` (e.g. `mom`, `channels_last`, `threshold`, `crop`, `eval_bs`)
-)->dict:
-    "Train `arch` on `dataset` under `randomization` until it fits (or the budget is spent); write and return the record"
-    if threads: torch.set_num_threads(threads)
-    learn = rethink_learner(dataset, randomization, arch, corruption=corruption, seed=seed, bs=bs, lr=lr, wd=wd, dropout=dropout,
-                            augment=augment, bn=bn, early_stopping=early_stopping, precision=precision, device=device,
-                            data=data, subset=subset, **kwargs)
-    out = Path(out) if out is not None else None
-    r = learn.fit_memorize(epochs, steps, seconds, until_fit=until_fit, schedule=schedule, gamma=gamma, quiet=quiet,
-                           bar=bar, checkpoint=out/'checkpoint.pth' if out else None, resume=resume)
-    r['threads'] = torch.get_num_threads() # how it ran, not what it is: not in `config`
+def check_device(device:str|None, # A torch device name, or None for fastai's default
+                )->None:
+    "A one-line error if `device` is not a device of this machine"
+    if device is None: return
+    try: d = torch.device(device)
+    except (RuntimeError, TypeError): raise ValueError(f"unknown device {device!r}: use cpu, cuda, cuda:N or mps") from None
+    n = torch.cuda.device_count() if d.type=='cuda' else 0
+    if d.type=='cuda' and (d.index or 0) >= n:
+        raise ValueError(f"device {device!r}: this machine has {n} CUDA GPU(s); use --device cpu" if n==0 else
+                         f"device {device!r}: this machine has {n} CUDA GPU(s), cuda:0 to cuda:{n-1}")
+    if d.type=='mps' and not torch.backends.mps.is_available(): raise ValueError(f"device {device!r}: MPS is not available here")
+
+def check_folder(out:str|Path|None, # A folder to write to, or None
+                )->Path|None:
+    "`out` as a `Path` that can be a folder (it is made if missing), or a one-line error"
+    if out is None: return None
+    out = Path(out)
+    if out.exists() and not out.is_dir(): raise ValueError(f"{out} is a file, not a folder: give a folder for the output")
+    try: out.mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise ValueError(f"cannot make the output folder {out}: {e.strerror}") from None
+    return out
+
+_FIT = ('epochs', 'steps', 'seconds', 'until_fit', 'schedule', 'gamma') # for `fit_memorize`; the rest builds the learner
+_RUN = ('threads', 'tracker', 'decay_every') # applied by `run_experiment` itself
+
+def learner_kwargs(cfg:RunConfig, # A run's settings
+                  )->dict:
+    "The settings of `cfg` that `rethink_learner` takes"
+    return {k:v for k,v in cfg.as_dict().items() if k not in _FIT+_RUN}
+
+def plugin_run_kwargs(cfg:RunConfig, # A run's settings
+                     )->dict:
+    "`cfg` for a run function of `run_experiment`'s form that knows no `RunConfig` (`run_distributed`, a plugin dataset's)"
+    kw = {k:v for k,v in cfg.settings().items() if k not in ('tracker', 'decay_every')} | dict(threads=cfg.threads)
+    if cfg.schedule=='exp' and cfg.decay_period(): kw['schedule'] = StepDecayLR(cfg.gamma, cfg.decay_period())
+    return kw
+
+def run_experiment(*args, # `RunConfig`'s first fields by position: dataset, randomization, corruption, arch
+                   config:RunConfig=None, # The run's settings (instead of `args` and `kwargs`)
+                   out:str|Path=None, # Folder for `result.json`, `checkpoint.pth` and the tracker's logs
+                   resume:bool=False, # Continue from `out/checkpoint.pth` if it exists
+                   quiet:bool=False, # No progress output
+                   bar:bool=None, # Progress bars (default: in a notebook or a terminal; otherwise one line per epoch)
+                   cbs:list=None, # More callbacks for the run
+                   **kwargs, # The run's settings: any field of `RunConfig` (see `settings_table`)
+                  )->dict:
+    "Train one run (its settings a `RunConfig`) until it fits or the budget is spent; write and return the record"
+    cfg = config if config is not None else RunConfig(*args, **kwargs)
+    check_device(cfg.device)
+    out = check_folder(out)
+    torch.set_num_threads(cfg.threads)
+    learn = rethink_learner(**learner_kwargs(cfg))
+    with tracking(cfg.tracker, out or Path('rethink_logs'), cfg) as tcbs:
+        r = learn.fit_memorize(**{k: getattr(cfg, k) for k in _FIT}, decay_every=cfg.decay_period(), quiet=quiet, bar=bar,
+                               cbs=[*tcbs, *L(cbs)], checkpoint=out/'checkpoint.pth' if out else None, resume=resume)
+    r['threads'] = torch.get_num_threads()
+    r['config'] = dict(cfg.as_dict(), **r['config']) # every setting as given, then the resolved ones (lr, bs...)
     if out is not None: save_record(r, out/'result.json')
     if not quiet: print(run_summary(r), flush=True)
     return r
 
-def run_summary(record:dict)->str:
+
+# %% ../nbs/05_learner.ipynb #0c3be168
+def run_summary(record:dict, # A run's record
+               )->str:
     "One line on a run: what was trained, why it stopped, time to fit, final accuracies"
     r = record
     fit = (f"fitted in {r['epochs_to_fit']} epochs ({r['steps_to_fit']} steps, {r['seconds_to_fit']:.0f} s)"

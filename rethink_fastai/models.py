@@ -17,22 +17,31 @@ from fastai.layers import LinBnDrop
 from fastai.callback.hook import hook_outputs
 
 # %% auto #0
-__all__ = ['PAPER_ARCHS', 'PAPER_PARAMS', 'TIMM_COMMON', 'BatchNormShift', 'ConvModule', 'Branches', 'InceptionModule',
-           'Downsample', 'InceptionSmall', 'AlexNetSmall', 'MLP', 'register_model', 'list_models', 'inception_small',
-           'inception_small_nobn', 'alexnet_small', 'mlp', 'mlp1x512', 'mlp3x512', 'timm_model', 'rethink_model',
-           'n_params', 'model_summary', 'model_table', 'train_throughput', 'bench_models']
+__all__ = ['mlp1x512', 'mlp3x512', 'PAPER_ARCHS', 'PAPER_PARAMS', 'PAPER_LR', 'TIMM_COMMON', 'DATASET_SHAPES', 'BatchNormShift',
+           'ConvModule', 'Branches', 'InceptionModule', 'Downsample', 'InceptionSmall', 'AlexNetSmall', 'MLP',
+           'register_model', 'list_models', 'inception_small', 'inception_small_nobn', 'alexnet_small', 'mlp',
+           'timm_model', 'rethink_model', 'n_params', 'model_summary', 'model_table', 'input_shape']
 
 # %% ../nbs/03_models.ipynb #1321db10
 class BatchNormShift(nn.BatchNorm2d):
     "BatchNorm with a learnable per-channel shift and no learnable scale (TensorFlow's `center=True, scale=False`)"
-    def __init__(self, nf:int, **kwargs):
+    def __init__(self,
+                 nf:int, # Output channels
+                 **kwargs,
+                ):
         super().__init__(nf, affine=False, **kwargs)
         self.bias = nn.Parameter(torch.zeros(nf)) # `F.batch_norm` adds it after normalizing; the scale stays 1
 
 # %% ../nbs/03_models.ipynb #77efbae9
 class ConvModule(nn.Sequential):
     "The paper's conv module: conv -> BatchNorm (shift only) -> ReLU; with `bn=False`, conv (with bias) -> ReLU"
-    def __init__(self, ni:int, nf:int, ks:int=3, stride:int=1, bn:bool=True):
+    def __init__(self,
+                 ni:int, # Input channels
+                 nf:int, # Output channels
+                 ks:int=3, # Kernel size
+                 stride:int=1, # Stride
+                 bn:bool=True, # BatchNorm after each conv
+                ):
         layers = [nn.Conv2d(ni, nf, ks, stride=stride, padding=ks//2, bias=not bn)]
         if bn: layers.append(BatchNormShift(nf))
         super().__init__(*layers, nn.ReLU(inplace=True))
@@ -40,17 +49,30 @@ class ConvModule(nn.Sequential):
 # %% ../nbs/03_models.ipynb #5e9b623f
 class Branches(nn.ModuleList):
     "Run every branch on the same input and concatenate their outputs along the channels"
-    def forward(self, x): return torch.cat([b(x) for b in self], dim=1)
+    def __init__(self, branches:list, # The branches: modules that take the same input
+                ): super().__init__(branches)
+    def forward(self,
+                x, # A batch of images
+               ): return torch.cat([b(x) for b in self], dim=1)
 
 class InceptionModule(Branches):
     "Inception(c1, c3): a 1x1 `ConvModule` with `c1` filters beside a 3x3 one with `c3` filters"
-    def __init__(self, ni:int, c1:int, c3:int, bn:bool=True):
+    def __init__(self,
+                 ni:int, # Input channels
+                 c1:int, # Filters of the 1x1 conv
+                 c3:int, # Filters of the 3x3 conv
+                 bn:bool=True, # BatchNorm after each conv
+                ):
         super().__init__([ConvModule(ni, c1, 1, bn=bn), ConvModule(ni, c3, 3, bn=bn)])
         self.nf = c1+c3
 
 class Downsample(Branches):
     "Downsample(c3): a 3x3 stride-2 `ConvModule` with `c3` filters beside a 3x3 stride-2 max-pool (`n` -> `ceil(n/2)`)"
-    def __init__(self, ni:int, c3:int, bn:bool=True):
+    def __init__(self,
+                 ni:int, # Input channels
+                 c3:int, # Filters of the 3x3 conv
+                 bn:bool=True, # BatchNorm after each conv
+                ):
         super().__init__([ConvModule(ni, c3, 3, stride=2, bn=bn), nn.MaxPool2d(3, stride=2, padding=1)])
         self.nf = ni+c3
 
@@ -60,7 +82,12 @@ _inception_spec = ((32,32), (32,48), 80, (112,48), (96,64), (80,80), (48,96), 96
 
 class InceptionSmall(nn.Sequential):
     "The paper's small Inception for CIFAR-10 (Figure 3): 1,649,402 parameters at 10 classes, for any image size"
-    def __init__(self, n_in:int=3, n_classes:int=10, bn:bool=True, dropout:float=0.):
+    def __init__(self,
+                 n_in:int=3, # Input channels (or features, for `MLP`)
+                 n_classes:int=10, # Number of classes
+                 bn:bool=True, # BatchNorm after each conv
+                 dropout:float=0., # Dropout rate before the classifier; 0 is off
+                ):
         layers, ni, seen = OrderedDict(stem=ConvModule(n_in, 96, 3, bn=bn)), 96, Counter()
         for s in _inception_spec:
             kind = 'inception' if isinstance(s, tuple) else 'downsample'
@@ -77,7 +104,12 @@ def _same_pool(n:int)->int: return (n+1)//2 # 3x3 max-pool, stride 2, padding 1:
 
 class AlexNetSmall(nn.Sequential):
     "The paper's small AlexNet: two (5x5 conv 64 -> 3x3 max-pool stride 2 -> LRN) modules, then an MLP 384 -> 192 -> classes"
-    def __init__(self, shape:tuple=(3,28,28), n_classes:int=10, bn:bool=False, dropout:float=0.):
+    def __init__(self,
+                 shape:tuple=(3,28,28), # One image of the data, `(C, H, W)`
+                 n_classes:int=10, # Number of classes
+                 bn:bool=False, # BatchNorm after each conv
+                 dropout:float=0., # Dropout rate before the classifier; 0 is off
+                ):
         c,h,w = shape
         def module(ni): return nn.Sequential(OrderedDict(conv=ConvModule(ni, 64, 5, bn=bn), pool=nn.MaxPool2d(3, stride=2, padding=1),
                                                          lrn=nn.LocalResponseNorm(9, alpha=1e-3, beta=0.75, k=1.)))
@@ -88,7 +120,12 @@ class AlexNetSmall(nn.Sequential):
 # %% ../nbs/03_models.ipynb #5021fe27
 class MLP(nn.Sequential):
     "Flatten, then Linear -> ReLU (-> Dropout) for each of `widths`, then a linear classifier"
-    def __init__(self, n_in:int, widths:tuple=(512,), n_classes:int=10, dropout:float=0.):
+    def __init__(self,
+                 n_in:int, # Input features (the flattened image)
+                 widths:tuple=(512,), # Widths of the hidden layers
+                 n_classes:int=10, # Number of classes
+                 dropout:float=0., # Dropout rate before the classifier; 0 is off
+                ):
         ns = (n_in, *widths)
         layers = OrderedDict(flatten=nn.Flatten())
         for i,(a,b) in enumerate(zip(ns, ns[1:])):
@@ -100,7 +137,8 @@ class MLP(nn.Sequential):
 # %% ../nbs/03_models.ipynb #40ad5fd0
 _models = {}
 
-def register_model(fn):
+def register_model(fn, # An architecture factory `fn(shape, n_classes, **kwargs)`
+                  ):
     "Decorator: register the architecture factory `fn(shape, n_classes, **kwargs)` under its function name"
     _models[fn.__name__] = fn
     return fn
@@ -111,37 +149,60 @@ def list_models()->list:
 
 # %% ../nbs/03_models.ipynb #80c351d4
 @register_model
-def inception_small(shape:tuple=(3,28,28), n_classes:int=10, bn:bool=True, dropout:float=0.):
+def inception_small(shape:tuple=(3,28,28), # One image of the data, `(C, H, W)`
+                    n_classes:int=10, # Number of classes
+                    bn:bool=True, # BatchNorm after each conv
+                    dropout:float=0., # Dropout rate before the classifier; 0 is off
+                   ):
     "The paper's small Inception (Figure 3), with BatchNorm unless `bn=False`"
     return InceptionSmall(shape[0], n_classes, bn=bn, dropout=dropout)
 
 @register_model
-def inception_small_nobn(shape:tuple=(3,28,28), n_classes:int=10, dropout:float=0.):
+def inception_small_nobn(shape:tuple=(3,28,28), # One image of the data, `(C, H, W)`
+                         n_classes:int=10, # Number of classes
+                         dropout:float=0., # Dropout rate before the classifier; 0 is off
+                        ):
     "The paper's small Inception without BatchNorm (the convs keep their biases: same parameter count)"
     return InceptionSmall(shape[0], n_classes, bn=False, dropout=dropout)
 
 @register_model
-def alexnet_small(shape:tuple=(3,28,28), n_classes:int=10, bn:bool=False, dropout:float=0.):
+def alexnet_small(shape:tuple=(3,28,28), # One image of the data, `(C, H, W)`
+                  n_classes:int=10, # Number of classes
+                  bn:bool=False, # BatchNorm after each conv
+                  dropout:float=0., # Dropout rate before the classifier; 0 is off
+                 ):
     "The paper's small AlexNet, with LRN and (if `bn`) BatchNorm after each conv"
     return AlexNetSmall(shape, n_classes, bn=bn, dropout=dropout)
 
 @register_model
-def mlp(shape:tuple=(3,28,28), n_classes:int=10, widths:tuple=(512,), dropout:float=0.):
+def mlp(shape:tuple=(3,28,28), # One image of the data, `(C, H, W)`
+        n_classes:int=10, # Number of classes
+        widths:tuple=(512,), # Widths of the hidden layers
+        dropout:float=0., # Dropout rate before the classifier; 0 is off
+       ):
     "A multilayer perceptron with hidden layers of `widths`"
     return MLP(math.prod(shape), tuple(widths), n_classes, dropout)
 
-@register_model
-def mlp1x512(shape:tuple=(3,28,28), n_classes:int=10, dropout:float=0.):
-    "The paper's one-hidden-layer MLP: 512 units"
-    return mlp(shape, n_classes, (512,), dropout)
+def _paper_mlp(depth:int, doc:str):
+    "A factory of the paper's MLP with `depth` hidden layers of 512 units, registered under its name"
+    def f(shape:tuple=(3,28,28), # One image of the data, `(C, H, W)`
+          n_classes:int=10, # Number of classes
+          dropout:float=0., # Dropout rate before the classifier; 0 is off
+         ): return mlp(shape, n_classes, (512,)*depth, dropout)
+    f.__name__ = f.__qualname__ = f'mlp{depth}x512'
+    f.__doc__ = doc
+    return register_model(f)
 
-@register_model
-def mlp3x512(shape:tuple=(3,28,28), n_classes:int=10, dropout:float=0.):
-    "The paper's three-hidden-layer MLP: 512 units each"
-    return mlp(shape, n_classes, (512,)*3, dropout)
+mlp1x512 = _paper_mlp(1, "The paper's one-hidden-layer MLP: 512 units")
+mlp3x512 = _paper_mlp(3, "The paper's three-hidden-layer MLP: 512 units each")
 
 # %% ../nbs/03_models.ipynb #cb088a05
-def timm_model(name:str, shape:tuple=(3,28,28), n_classes:int=10, dropout:float=0., **kwargs)->nn.Module:
+def timm_model(name:str, # A timm architecture name
+               shape:tuple=(3,28,28), # One image of the data, `(C, H, W)`
+               n_classes:int=10, # Number of classes
+               dropout:float=0., # Dropout rate before the classifier; 0 is off
+               **kwargs,
+              )->nn.Module:
     "timm's architecture `name`, untrained (`pretrained=False`: nothing is downloaded), for `shape` and `n_classes`"
     import timm
     c,h,w = shape
@@ -177,15 +238,19 @@ def rethink_model(name:str, # A registered name (`list_models()`), `mlp<depth>x<
 PAPER_ARCHS = ('inception_small', 'inception_small_nobn', 'alexnet_small', 'mlp1x512', 'mlp3x512')
 PAPER_PARAMS = dict(inception_small=1_649_402, inception_small_nobn=1_649_402, alexnet_small=1_387_786,
                     mlp1x512=1_209_866, mlp3x512=1_735_178) # Table 1, CIFAR-10 at 3x28x28, 10 classes
+PAPER_LR = dict(inception_small=0.1, inception_small_nobn=0.1, alexnet_small=0.01, mlp1x512=0.01, mlp3x512=0.01) # initial learning rates
 
-def n_params(model:nn.Module)->int:
+def n_params(model:nn.Module, # Any torch model
+            )->int:
     "Number of parameters of `model`"
     return sum(p.numel() for p in model.parameters())
 
 # %% ../nbs/03_models.ipynb #5162e69f
 def _out_shape(o): return tuple(o.shape[1:]) if isinstance(o, torch.Tensor) else '-' if o is None else type(o).__name__
 
-def model_summary(model:nn.Module, shape:tuple=(3,28,28))->pd.DataFrame:
+def model_summary(model:nn.Module, # Any torch model
+                  shape:tuple=(3,28,28), # One image, `(C, H, W)`, to trace the output shapes with
+                 )->pd.DataFrame:
     "One row per top-level child of `model` (type, output shape for one image of `shape`, parameters), then the total"
     names, ms = zip(*model.named_children())
     training = model.training
@@ -212,36 +277,16 @@ def model_table(shape:tuple=(3,28,28), # One image of the data, `(C, H, W)`
              PAPER_PARAMS.get(n)) for n in names]
     return pd.DataFrame(rows, columns=['arch', 'source', 'n_params', 'paper']).astype({'paper': 'Int64'})
 
-# %% ../nbs/03_models.ipynb #7dc6fb75
-def train_throughput(model:nn.Module, shape:tuple=(3,28,28), bs:int=128, channels_last:bool=False,
-                     min_time:float=2., warmup:int=2)->float:
-    "Forward+backward images per second of `model` (moved to `channels_last` if asked) on random fp32 batches"
-    dev = next(model.parameters()).device
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    model = model.to(memory_format=fmt).train()
-    x = torch.randn(bs, *shape, device=dev).contiguous(memory_format=fmt)
-    with torch.no_grad(): n_out = model(x[:2]).shape[1]
-    y = torch.randint(0, n_out, (bs,), device=dev)
-    sync = torch.cuda.synchronize if dev.type=='cuda' else noop
-    def step():
-        model.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x), y).backward()
-    for _ in range(warmup): step()
-    sync(); n, t0 = 0, time.perf_counter()
-    while n<3 or time.perf_counter()-t0 < min_time: step(); n += 1; sync()
-    return n*bs/(time.perf_counter()-t0)
+# %% ../nbs/03_models.ipynb #0f3f869c
+DATASET_SHAPES = dict(digits=(1,8,8), mnist=(1,28,28), cifar10=(3,32,32)) # the stored images of the named datasets, `(C, H, W)`
 
-def bench_models(names:tuple=PAPER_ARCHS, shape:tuple=(3,28,28), bs:int=128, min_time:float=2., rounds:int=3,
-                 device='cpu')->pd.DataFrame:
-    "Training throughput (images/s, best of `rounds`) of each architecture, NCHW and (for convnets) `channels_last`"
-    rows = []
-    for n in names:
-        def make(): torch.manual_seed(0); return rethink_model(n, shape).to(device)
-        m = make()
-        fmts = (False, True) if any(isinstance(o, nn.Conv2d) for o in m.modules()) else (False,)
-        ms, best = {cl: make() if cl else m for cl in fmts}, dict.fromkeys(fmts, 0.)
-        for r in range(rounds): # the formats take turns, so a burst of load elsewhere hits both alike
-            for cl in fmts: best[cl] = max(best[cl], train_throughput(ms[cl], shape, bs, cl, min_time, warmup=2 if r==0 else 0))
-        nchw, cl = best[False], best.get(True, float('nan'))
-        rows.append((n, n_params(m), round(nchw, 1), round(cl, 1), round(cl/nchw, 2)))
-    return pd.DataFrame(rows, columns=['arch', 'n_params', 'img/s NCHW', 'img/s channels_last', 'speedup'])
+def input_shape(dataset:str, # A named dataset (`DATASET_SHAPES`) or a path
+                data:str=None, # Local folder or archive holding the dataset (then its images are read for the shape)
+                crop:int|str|None='auto', # Crop size: 'auto' (the paper's, `loaders.paper_crop`), None, or a size
+               )->tuple:
+    "The `(C, H, W)` a model sees for `dataset`: its image shape after the crop (without decoding a named dataset)"
+    from rethink_fastai.loaders import paper_crop
+    from rethink_fastai.data import get_dataset
+    shape = DATASET_SHAPES[dataset] if dataset in DATASET_SHAPES and data is None else get_dataset(dataset, data).shape
+    c = paper_crop(shape) if crop=='auto' else crop
+    return (shape[0], int(c), int(c)) if c else tuple(shape)

@@ -6,18 +6,19 @@ Docs: https://rethink-fastai.github.io/rethink_fastai/sweep.html.md"""
 
 # %% ../nbs/08_sweep.ipynb #512a6644
 from __future__ import annotations
-import importlib, sys, time, traceback
+import importlib.metadata, json, sys, time, traceback
 from pathlib import Path
 from fastcore.all import *
 from fastprogress.fastprogress import progress_bar
 import rethink_fastai
 from .data import get_dataset
-from .experiments import spec_runs, SPECS
+from .experiments import spec_runs, spec_from_toml, SPECS, LABEL_KEYS
 from .store import Store, run_key
 
 # %% auto #0
-__all__ = ['LABEL_KEYS', 'EXECUTORS', 'DATASET_HOOKS', 'register_dataset', 'data_identity', 'full_config', 'migrate_config',
-           'trainer_args', 'SweepFailed', 'register_executor', 'local_executor', 'load_plugins', 'sweep']
+__all__ = ['EXECUTORS', 'DATASET_HOOKS', 'PLUGIN_GROUP', 'register_dataset', 'data_identity', 'full_config', 'migrate_config',
+           'trainer_args', 'SweepFailed', 'register_executor', 'local_executor', 'load_plugins', 'sweep', 'sweep_spec',
+           'sweep_runs']
 
 # %% ../nbs/08_sweep.ipynb #6f9ab8f4
 import concurrent.futures as cf, multiprocessing as mp
@@ -25,8 +26,6 @@ from collections import Counter
 from .store import RECORD_FORMAT
 
 # %% ../nbs/08_sweep.ipynb #6902d3a3
-LABEL_KEYS = ('regularizer',)
-
 EXECUTORS = {} # name -> executor (see `register_executor`)
 DATASET_HOOKS = {} # dataset name -> its identity and run functions (see `register_dataset`)
 
@@ -38,22 +37,34 @@ def register_dataset(name:str, # The `dataset` name runs use
     DATASET_HOOKS[name] = dict(identity=identity, run_fn=run_fn)
 
 @delegates(get_dataset, but=['dataset','data'])
-def data_identity(dataset:str, data:str=None, subset:int=None, seed:int=0, **kwargs)->str:
+def data_identity(dataset:str, # Dataset name or path
+                  data:str=None, # Local folder or archive with the dataset
+                  subset:int=None, # Class-stratified training subset
+                  seed:int=0, # Seed of the subset
+                  **kwargs)->str:
     "The identity of the data a run trains on: the clean decoded arrays' hash, and the subset drawn from them"
     if dataset in DATASET_HOOKS: return DATASET_HOOKS[dataset]['identity'](data, subset, seed)
     ds = get_dataset(dataset, data, **kwargs)
     return ds.subset(subset, seed=seed).identity if subset else ds.identity
 
-def full_config(run:dict, identity:str)->dict:
-    "A run's key material: its arguments (less the data's path, which `identity` stands for), the record format and the data's identity"
-    return dict({k:v for k,v in run.items() if k!='data'}, record_format=RECORD_FORMAT, data_identity=identity)
+def full_config(run:dict, # A spec's run (`spec_runs`): its settings and labels
+                identity:str, # The identity of its data (`data_identity`)
+               )->dict:
+    "A run's key material: the settings that identify it (`RunConfig.key_config`, so not the data's path, which `identity` stands for), its labels, the record format and the data's identity"
+    from rethink_fastai.learner import NOT_KEY
+    return {k:v for k,v in run.items() if k not in NOT_KEY} | dict(record_format=RECORD_FORMAT, data_identity=identity)
 
-def migrate_config(config:dict)->dict:
-    "A stored config from before record format 2 (keyed by `kit_version` and `data`) as `full_config` makes it now; others as they are"
+def migrate_config(config:dict, # A config from the store (`Store.config`)
+                  )->dict:
+    "A stored config from before record format 2 (keyed by `kit_version`, the data's path and every setting) as `full_config` makes it now; others as they are"
     if 'kit_version' not in config: return config
-    return full_config({k:v for k,v in config.items() if k not in ('kit_version', 'data_identity')}, config.get('data_identity'))
+    from rethink_fastai.learner import RunConfig
+    old, names = {k:v for k,v in config.items() if k not in ('kit_version', 'data_identity')}, RunConfig.names()
+    sets = RunConfig.from_dict({k:v for k,v in old.items() if k in names and v is not None}).settings() # defaults dropped
+    return full_config(sets | {k:v for k,v in old.items() if k not in names}, config.get('data_identity'))
 
-def trainer_args(run:dict)->dict:
+def trainer_args(run:dict, # A spec's run
+                )->dict:
     "The arguments of `run_experiment` in a run dict (labels left out)"
     return {k:v for k,v in run.items() if k not in LABEL_KEYS}
 
@@ -98,7 +109,8 @@ def _execute(run_fn, run:dict, quiet:bool)->dict:
     try: return run_fn(**trainer_args(run), quiet=quiet)
     finally: torch.set_num_threads(n)
 
-def register_executor(name:str):
+def register_executor(name:str, # The executor's name (`sweep(executor=name)`, `rethink sweep --executor name`)
+                     ):
     "Decorator: register `f(jobs, quiet, **kwargs)`, a generator of `(key, record or exception)`, as executor `name`"
     def _inner(f): EXECUTORS[name] = f; return f
     return _inner
@@ -115,11 +127,11 @@ def local_executor(jobs, # `(key, run, run_fn)` triples, each claimed in the sto
         try: yield key, _execute(run_fn, run, quiet)
         except Exception as e: yield key, e
 
-_PLUGINS = ('rethink_fastai.distributed', 'rethink_fastai.imagenet')
+PLUGIN_GROUP = 'rethink_fastai.plugins'
 
-def load_plugins():
-    "Import the kit's optional modules, which register executors (`ray`, `slurm`), datasets and specs (`table2`)"
-    for m in _PLUGINS: importlib.import_module(m)
+def load_plugins()->list:
+    "Import the modules that installed packages name as `rethink_fastai.plugins` entry points (they register executors, datasets, specs, tables)"
+    return [ep.load() for ep in importlib.metadata.entry_points(group=PLUGIN_GROUP)]
 
 def _run_fn(run:dict):
     if run['dataset'] in DATASET_HOOKS: return DATASET_HOOKS[run['dataset']]['run_fn']
@@ -138,6 +150,7 @@ def sweep(spec:str, # A registered spec (`SPECS`)
          )->'pd.DataFrame':
     "Run every run of `spec` not finished in `store` nor running elsewhere, recording each as it finishes; return the spec's finished runs"
     load_plugins()
+    spec = sweep_spec(spec)
     if executor not in EXECUTORS: raise ValueError(f"unknown executor {executor!r}: use one of {', '.join(EXECUTORS)}")
     runs = spec_runs(spec, spec_kwargs=spec_kwargs, train_kwargs=train_kwargs, **scale)
     if not runs: raise ValueError(_no_runs(spec, spec_kwargs))
@@ -147,8 +160,8 @@ def sweep(spec:str, # A registered spec (`SPECS`)
     try:
         def jobs():
             for run in (progress_bar(runs, leave=False) if bar else runs):
-                ik = (run['dataset'], run['data'], run['subset'], run['seed'] if run['subset'] else 0)
-                if ik not in idents: idents[ik] = data_identity(run['dataset'], run['data'], run['subset'], run['seed'])
+                ik = (run['dataset'], run.get('data'), run.get('subset'), run['seed'] if run.get('subset') else 0)
+                if ik not in idents: idents[ik] = data_identity(*ik[:3], run['seed'])
                 cfg = full_config(run, idents[ik])
                 key = run_key(cfg)
                 if key in keys: continue # the same run twice in one spec: trained once
@@ -175,3 +188,20 @@ def sweep(spec:str, # A registered spec (`SPECS`)
     df = df[df.key.isin(keys)].reset_index(drop=True)
     if failed: raise SweepFailed(f"{spec}: {len(failed)} run(s) failed ({', '.join(failed)}); the errors are in the store {st.path}", counts, failed, df)
     return df
+
+# %% ../nbs/08_sweep.ipynb #a0752f96
+def sweep_spec(spec:str|Path, # A registered spec's name, or a TOML sweep file (`spec_from_toml`)
+              )->str:
+    "The name of `spec`: a registered spec as it is, a sweep file registered first"
+    s = str(spec)
+    if s.endswith('.toml') or (s not in SPECS and Path(s).is_file()): return spec_from_toml(s)
+    return s
+
+def sweep_runs(spec:str|Path, # A registered spec or a TOML sweep file
+               spec_kwargs:dict=None, # Arguments of the spec itself
+               train_kwargs:dict=None, # Run settings for every run
+               **scale, # Scale knobs for `spec_runs`: dataset, data, subset, epochs, seeds, device, precision
+              )->list:
+    "The runs a sweep of `spec` would train (each once), without training"
+    runs = spec_runs(sweep_spec(spec), spec_kwargs=spec_kwargs, train_kwargs=train_kwargs, **scale)
+    return list({json.dumps(r, sort_keys=True): r for r in runs}.values())

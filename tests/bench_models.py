@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path: sys.path.insert(0, str(ROOT)) # run from a checkout without installing
 
 def main(argv=None):
-    from rethink_fastai.models import PAPER_ARCHS, bench_models
+    from rethink_fastai.models import PAPER_ARCHS
+    from rethink_fastai.bench import bench_models
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--archs', default=','.join(PAPER_ARCHS), help="comma-separated architectures (any `rethink_model` name)")
     p.add_argument('--shape', default='3,28,28', help="C,H,W of one image")
