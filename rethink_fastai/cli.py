@@ -6,7 +6,7 @@ Docs: https://rethink-fastai.github.io/rethink_fastai/cli.html.md"""
 
 # %% ../nbs/12_cli.ipynb #4e7908a4
 from __future__ import annotations
-import argparse, inspect, json, sys, typing
+import argparse, inspect, json, math, sys, typing
 from dataclasses import fields
 from pathlib import Path
 from typing import Annotated
@@ -74,7 +74,8 @@ def parser(f:callable, # A subcommand
 
 
 # %% ../nbs/12_cli.ipynb #c62573ee
-_user_errors = (ValueError, FileNotFoundError) # what a user can fix, with a one-line message; anything else is a bug, with its traceback
+from .sweep import SweepFailed
+_user_errors = (ValueError, FileNotFoundError, SweepFailed) # what a user can fix, with a one-line message; anything else is a bug, with its traceback
 
 def _usage()->str:
     w = max(map(len, SUBCOMMANDS))
@@ -198,6 +199,8 @@ def sweep(
     partition:str=None, # Slurm partition (slurm)
     timeout_min:int=None, # Time limit of each Slurm job, in minutes (slurm; default one day)
     folder:str=None, # Where submitit keeps scripts, logs and results (slurm; default rethink_slurm)
+    jobs:int=1, # Runs at once on this machine, each in its own worker process (local executor; each run uses --threads)
+    lease:float=120., # Seconds a run stays claimed without a heartbeat: a run of a sweep that died elsewhere is taken over after this
     quiet:bool=False, # No progress bar
     **settings, # Settings for every run, over the spec's: a flag for each field of `RunConfig`
 ):
@@ -215,10 +218,14 @@ def sweep(
     ex = dict(address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run, max_retries=max_retries,
               partition=partition, timeout_min=timeout_min, folder=folder)
     ex = {k:(int(v) if k=='gpus_per_run' and v==int(v) else v) for k,v in ex.items() if v is not None}
+    if jobs < 1: raise ValueError(f"--jobs must be at least 1, got {jobs}")
+    if not (lease > 0 and math.isfinite(lease)): raise ValueError(f"--lease must be a positive number of seconds, got {lease}")
+    if jobs > 1: ex['processes'] = jobs
     ps = inspect.signature(EXECUTORS[executor]).parameters if executor in EXECUTORS else {} # an unknown executor is `sweep`'s error
     bad = ['--'+k.replace('_','-') for k in ex if ps and (k not in ps or ps[k].kind is inspect.Parameter.VAR_KEYWORD)]
     if bad: raise ValueError(f"{', '.join(bad)}: not an option of --executor {executor}")
-    df = _sweep(name, store, executor=executor, executor_kwargs=ex, **kw)
+    from rethink_fastai.store import Store
+    with Store(store, lease=lease) as st: df = _sweep(name, st, executor=executor, executor_kwargs=ex, **kw)
     cols = [c for c in ('arch','randomization','corruption','wd','augment','seed','epochs_to_fit','train_acc','test_acc','stopped_because') if c in df]
     if not quiet and len(df): print(df[cols].to_string(index=False))
     return df
@@ -235,9 +242,13 @@ def report(
     subset:int=None, # Report runs at this subset size
     epochs:int=None, # Report runs with this epoch budget
 ):
-    "Draw a spec's panel (PNG) and table (Markdown) from the store, ours beside the paper's"
+    "Draw a spec's panel (PNG) and table (Markdown) from the store, ours beside the paper's; `measures`: Kendall's tau of each generalization measure over the store's runs"
     from rethink_fastai.report import report as _report
     import rethink_fastai.all # the plugins' specs and tables
+    if spec=='measures':
+        from rethink_fastai.measures import measures_report
+        if not Path(store).is_file(): raise FileNotFoundError(f"no store {store}")
+        res = measures_report(store, out); print(json.dumps(res, indent=1, default=str)); return res
     res = _report(_spec(spec, config), store, out, spec_kwargs=dict(archs=tuple(archs)) if archs else None, dataset=dataset, subset=subset, epochs=epochs)
     print(json.dumps(res, indent=1))
     return res
@@ -277,13 +288,15 @@ def kernel(
     dataset:str='digits', # mnist, cifar10, digits, or a path
     data:str=None, # Local folder or archive holding the dataset
     n:int=None, # Training images to interpolate (default: all)
-    gamma:float=None, # Kernel width (default: 0.02 on MNIST's 784 pixels, scaled for other sizes)
+    gamma:float=None, # Kernel width (default: 0.02 on MNIST's pixels, the kit's choice, scaled for other sizes; 2/median squared distance on features)
     labels:str='true', # true or random labels
     seed:int=0, # Seed of the subset and of random labels
+    features:str='pixels', # What the kernel sees: pixels, gabor (a Gabor filter bank with pooling) or random_conv (a random conv net's features)
+    l2:float=0., # Ridge: solve (K + l2 I) alpha = y; 0 interpolates exactly
 ):
     "Minimum-norm Gaussian-kernel interpolation (Section 5): test error, norm, residual, time, memory as JSON"
     from rethink_fastai.theory import kernel_report
-    res = kernel_report(dataset, data, n, gamma, labels, seed)
+    res = kernel_report(dataset, data, n, gamma, labels, seed, features=features, l2=l2)
     print(json.dumps(res, indent=1)); return res
 
 # %% ../nbs/12_cli.ipynb #ccafe382

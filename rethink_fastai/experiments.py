@@ -138,11 +138,18 @@ def memorization(archs=('mlp1x512',), # Architectures to run (default: the paper
 # %% ../nbs/06_experiments.ipynb #cb233e52
 LABEL_KEYS = ('regularizer',) # entries of a spec's run that only name it in reports: in its key, not settings of the run
 
-def _settings(run:dict, where:str='')->dict:
-    "A spec's run as `RunConfig.settings` (checked, defaults left out), with its labels"
+def _settings(run:dict, where:str='', own:tuple=())->dict:
+    "A spec's run as `RunConfig.settings` (checked, defaults left out), with its labels and the settings `own` of the spec's own trainer"
     from rethink_fastai.learner import RunConfig
-    cfg = RunConfig.from_dict({k:v for k,v in run.items() if k not in LABEL_KEYS}, where)
-    return cfg.settings() | {k:run[k] for k in LABEL_KEYS if k in run}
+    keep = {k:run[k] for k in (*LABEL_KEYS, *own) if k in run}
+    return RunConfig.from_dict({k:v for k,v in run.items() if k not in keep}, where).settings() | keep
+
+def _own_settings(spec)->tuple:
+    "The settings that a spec's own trainer (`spec.run_fn`, e.g. `noise.fz_run`) takes beyond `RunConfig`'s"
+    import inspect
+    from rethink_fastai.learner import RunConfig
+    f = getattr(spec, 'run_fn', None)
+    return () if f is None else tuple(k for k in inspect.signature(f).parameters if k not in RunConfig.names())
 
 def spec_runs(name:str, # A registered spec (`SPECS`)
               dataset:str=None, # Dataset name or path (default: the spec's, or the paper's CIFAR-10)
@@ -162,7 +169,7 @@ def spec_runs(name:str, # A registered spec (`SPECS`)
     scale = {k: str(v) if k in ('dataset', 'data') and v is not None else v for k,v in scale.items()}
     runs = [dict(dataset='cifar10') | r | scale for r in SPECS[name](**(spec_kwargs or {}))]
     if seeds is not None: runs = [dict(r, seed=s) for r in runs for s in ([seeds] if isinstance(seeds, int) else seeds)]
-    return [_settings(r, f"{name}: ") for r in runs]
+    return [_settings(r, f"{name}: ", _own_settings(SPECS[name])) for r in runs]
 
 
 # %% ../nbs/06_experiments.ipynb #29747bde

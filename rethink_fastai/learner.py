@@ -25,15 +25,18 @@ from fastai.torch_core import set_seed, default_device
 import rethink_fastai
 from .loaders import randomized_dls
 from .models import rethink_model, n_params, PAPER_LR
-from .randomize import RANDOMIZATIONS
+import importlib.metadata
+from .loaders import PREPROCESS
+from .randomize import RANDOMIZATIONS, NOISE_RANDOMIZATIONS, HUMAN_LABELS
 from .callbacks import *
 
 # %% auto #0
-__all__ = ['PRECISIONS', 'MAX_EPOCHS', 'SCHEDULES', 'PAPER_DATASETS', 'DECAY_STEPS', 'TRACKERS', 'NOT_KEY', 'KEY_ALWAYS', 'sgd',
-           'paper_lr', 'set_precision', 'is_convnet', 'rethink_learner', 'StepDecayLR', 'save_record', 'load_record',
-           'history_df', 'steps_df', 'memorization_df', 'records_df', 'relative_convergence', 'RunConfig',
-           'settings_table', 'tracking', 'check_device', 'check_folder', 'learner_kwargs', 'plugin_run_kwargs',
-           'run_experiment', 'run_summary']
+__all__ = ['PRECISIONS', 'MAX_EPOCHS', 'SCHEDULES', 'PAPER_DATASETS', 'DECAY_STEPS', 'TRACKERS', 'NOT_KEY', 'KEY_ALWAYS',
+           'PLUGIN_GROUP', 'RUN_OPTIONS', 'sgd', 'paper_lr', 'set_precision', 'is_convnet', 'rethink_learner',
+           'StepDecayLR', 'save_record', 'load_record', 'history_df', 'steps_df', 'memorization_df', 'records_df',
+           'relative_convergence', 'RunConfig', 'settings_table', 'tracking', 'check_device', 'check_folder',
+           'load_plugins', 'run_option', 'run_options', 'learner_kwargs', 'plugin_run_kwargs', 'run_experiment',
+           'run_summary']
 
 # %% ../nbs/05_learner.ipynb #b36d931a
 def sgd(params, # Parameters or parameter groups (fastai's splitter output)
@@ -133,7 +136,7 @@ def rethink_learner(
         set_seed(init_seed)
         model = rethink_model(arch, shape, len(dls.vocab), **_model_kwargs(dropout, bn, model_kwargs))
     lr = paper_lr(arch) if lr is None else lr
-    learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(), opt_func=opt_func or partial(sgd, mom=mom), lr=lr, wd=wd,
+    learn = RethinkLearner(dls, model, loss_func=PlainCrossEntropyLossFlat(), opt_func=opt_func or partial(sgd, mom=mom), lr=lr, wd=wd,
                     metrics=accuracy, cbs=[ConvergenceRecorder(threshold, loss_levels, eval_bs, test_every=test_every), *_early_stopping(early_stopping), *L(cbs)])
     set_precision(learn, precision)
     if channels_last is None: channels_last = _device_type(learn)=='cuda' and is_convnet(model)
@@ -287,6 +290,8 @@ def memorize_record(self:Learner)->dict:
     res = dict(version=rethink_fastai.__version__, **cfg, stopped_because=getattr(self, 'stopped_because', None),
                **self.convergence_recorder.summary())
     res['config'] = dict(version=rethink_fastai.__version__, **cfg, **run)
+    d = getattr(self.dls, 'data', None)
+    if callable(getattr(d, 'to_record', None)): res.update(d.to_record()) # a label noise: what it asked and did
     for cb in self.cbs: # the extension point: a callback's own fields of the record (`scores`, `measures`...)
         if callable(getattr(type(cb), 'to_record', None)): res.update(cb.to_record())
     return res
@@ -360,8 +365,8 @@ TRACKERS = ('tensorboard', 'wandb', 'csv')
 class RunConfig:
     "Every setting of one run: data, model, optimizer, schedule, budget, evaluation, seeds and hardware"
     dataset:str='digits' # 'digits', 'mnist', 'cifar10', or a path to an image folder or archive
-    randomization:str='true_labels' # One of the paper's randomizations (`RANDOMIZATIONS`)
-    corruption:float=None # Label-corruption probability p, for 'partial_labels'
+    randomization:str='true_labels' # One of the paper's randomizations (`RANDOMIZATIONS`) or a label noise beyond it (`NOISE_RANDOMIZATIONS`)
+    corruption:float=None # Label-corruption probability p, for 'partial_labels' and 'class_flip_labels'
     arch:str='mlp1x512' # Architecture: a `rethink_model` name (see `rethink models`) or any timm name
     data:str=None # Local folder or archive holding the dataset (no download)
     subset:int=None # Class-stratified subset of this many training images
@@ -393,6 +398,17 @@ class RunConfig:
     device:str=None # 'cpu', 'cuda', 'cuda:1', 'mps'... (default: fastai's default device)
     precision:str='fp32' # 'fp32', 'fp16' (CUDA) or 'bf16'
     channels_last:bool=None # `channels_last` memory format (default: for convnets on CUDA)
+    preprocess:str='auto' # Deterministic preprocessing 'once' per dataset, per 'batch', or 'auto' (once unless augmentation is random; not part of the key)
+    pairs:str=None # 'class_flip_labels': the flips as 'from:to' pairs of class names or indices, comma-separated (default: Patrini et al.'s CIFAR-10 pairs)
+    transition:str=None # 'transition_labels': a file holding a row-stochastic (C, C) matrix (.npy, .json, .csv)
+    human:str='aggre_label' # 'human_labels': the CIFAR-10N/100N label set (`HUMAN_LABELS`: aggre_label, random_label1..3, worse_label; noisy_label for CIFAR-100N)
+    human_file:str=None # 'human_labels': the CIFAR-10N/100N `.pt` label file (default: download it when online)
+    scores:bool=False # Per-example scores (forgetting, first/stable fit, EL2N, AUM, mean loss) from the recorder's own pass, and how well each finds the corrupted labels (`rethink_fastai.scores`)
+    el2n_epoch:int=20 # With `scores`: the epoch whose EL2N is kept
+    cleanlab_folds:int=0 # With `scores`: cleanlab's confident-learning baseline, cross-fitted over this many folds (that many more trainings; 0 is off)
+    measures:bool=False # Generalization measures at the end of the run: norms, path norm, distance from init, normalized margins (`rethink_fastai.measures`)
+    sharpness:bool=False # With `measures`: the top Hessian eigenvalue of the training loss (costly)
+    measures_every:int=None # With `measures`: measure every this many epochs too
     threads:int=1 # CPU threads for torch in this run (not part of the key)
     tracker:str=None # Experiment tracker: 'tensorboard', 'wandb' (offline unless WANDB_MODE says otherwise) or 'csv' (not part of the key)
 
@@ -426,7 +442,7 @@ class RunConfig:
         if d=='auto': d = 'epoch' if str(self.dataset) in PAPER_DATASETS else DECAY_STEPS
         return None if d=='epoch' else d
 
-NOT_KEY = ('threads', 'tracker', 'data') # how a run is executed, watched and found, not what it trains (the data's identity, not its path, is in the key)
+NOT_KEY = ('threads', 'tracker', 'data', 'preprocess') # how a run is executed, watched and found, not what it trains (the data's identity, not its path, is in the key)
 KEY_ALWAYS = ('dataset', 'randomization', 'arch', 'seed') # in every key, so the store's configs read plainly
 
 @functools.cache
@@ -464,7 +480,7 @@ def _need(ok:bool, msg:str):
 
 def _validate(c:RunConfig):
     "The ranges of `c`'s settings, each a one-line error saying what is valid"
-    for k in ('bs', 'epochs', 'steps', 'subset', 'eval_bs', 'test_every', 'threads', 'early_stopping'):
+    for k in ('bs', 'epochs', 'steps', 'subset', 'eval_bs', 'test_every', 'threads', 'early_stopping', 'el2n_epoch', 'measures_every'):
         v = getattr(c, k); _need(v is None or v > 0, f"{k} must be a positive integer, got {v}")
     fin = lambda v: v is None or math.isfinite(v)
     _need(fin(c.seconds) and (c.seconds is None or c.seconds > 0), f"seconds must be positive and finite, got {c.seconds}")
@@ -476,10 +492,15 @@ def _validate(c:RunConfig):
     _need(0 < c.gamma <= 1, f"gamma must be in (0, 1], got {c.gamma}")
     _need(0 < c.threshold <= 1, f"threshold must be in (0, 1], got {c.threshold}")
     _need(fin(c.max_rotate) and c.max_rotate >= 0, f"max_rotate must be finite and at least 0, got {c.max_rotate}")
-    for k, ok in (('randomization', RANDOMIZATIONS), ('schedule', SCHEDULES), ('precision', PRECISIONS),
-                  ('tracker', (None, *TRACKERS)), ('channels', ('together', 'apart')), ('match', ('global', 'channel'))):
+    for k, ok in (('randomization', RANDOMIZATIONS+NOISE_RANDOMIZATIONS), ('schedule', SCHEDULES), ('precision', PRECISIONS),
+                  ('tracker', (None, *TRACKERS)), ('channels', ('together', 'apart')), ('match', ('global', 'channel')),
+                  ('preprocess', PREPROCESS), ('human', sum(HUMAN_LABELS.values(), ()))):
         _need(getattr(c, k) in ok, f"unknown {k} {getattr(c, k)!r}: use one of {', '.join(o for o in ok if o)}")
     _need(c.early_stopping is None or c.test_every==1, "early stopping watches the test accuracy every epoch: use test_every=1")
+    _need(c.cleanlab_folds==0 or c.cleanlab_folds >= 2, f"cleanlab_folds must be 0 (off) or at least 2, got {c.cleanlab_folds}")
+    for k, on in (('el2n_epoch', 'scores'), ('cleanlab_folds', 'scores'), ('sharpness', 'measures'), ('measures_every', 'measures')):
+        f = first(f for f in fields(c) if f.name==k)
+        _need(getattr(c, on) or getattr(c, k)==f.default, f"{k} goes with {on}: add --{on}")
 
 # %% ../nbs/05_learner.ipynb #0581feac
 def settings_table()->pd.DataFrame:
@@ -555,13 +576,38 @@ def check_folder(out:str|Path|None, # A folder to write to, or None
     except OSError as e: raise ValueError(f"cannot make the output folder {out}: {e.strerror}") from None
     return out
 
+PLUGIN_GROUP = 'rethink_fastai.plugins'
+
+def load_plugins()->list:
+    "Import the modules that installed packages name as `rethink_fastai.plugins` entry points (they register executors, datasets, specs, tables, run options)"
+    return [ep.load() for ep in importlib.metadata.entry_points(group=PLUGIN_GROUP)]
+
+RUN_OPTIONS = {} # `RunConfig` switch -> what the plugin that implements it adds to a run (see `run_option`)
+_OPTIONS = ('scores', 'el2n_epoch', 'cleanlab_folds', 'measures', 'sharpness', 'measures_every') # the plugins' settings
+
+def run_option(name:str, # A `RunConfig` switch (a bool setting) that a plugin implements
+               cbs:callable, # `cbs(cfg)`: the callbacks the run's learner gets when `name` is on
+               after:callable=None, # `after(learn, cfg, record)`: more work once the run is trained (e.g. a baseline)
+              ):
+    "Register what a layer above the learner adds to a run when the setting `name` is on (`scores`, `measures`)"
+    RUN_OPTIONS[name] = dict(cbs=cbs, after=after)
+
+def run_options(cfg:RunConfig, # A run's settings
+               )->list:
+    "What the switched-on plugin settings of `cfg` add to its run (their modules are loaded when needed)"
+    on = [k for k in _OPTIONS if getattr(cfg, k) is True]
+    if any(k not in RUN_OPTIONS for k in on): load_plugins()
+    missing = [k for k in on if k not in RUN_OPTIONS]
+    if missing: raise ValueError(f"{missing[0]}=True needs the module that implements it (rethink_fastai.{missing[0]}): reinstall the kit")
+    return [RUN_OPTIONS[k] for k in on]
+
 _FIT = ('epochs', 'steps', 'seconds', 'until_fit', 'schedule', 'gamma') # for `fit_memorize`; the rest builds the learner
 _RUN = ('threads', 'tracker', 'decay_every') # applied by `run_experiment` itself
 
 def learner_kwargs(cfg:RunConfig, # A run's settings
                   )->dict:
     "The settings of `cfg` that `rethink_learner` takes"
-    return {k:v for k,v in cfg.as_dict().items() if k not in _FIT+_RUN}
+    return {k:v for k,v in cfg.as_dict().items() if k not in _FIT+_RUN+_OPTIONS}
 
 def plugin_run_kwargs(cfg:RunConfig, # A run's settings
                      )->dict:
@@ -576,7 +622,8 @@ def run_experiment(*args, # `RunConfig`'s first fields by position: dataset, ran
                    resume:bool=False, # Continue from `out/checkpoint.pth` if it exists
                    quiet:bool=False, # No progress output
                    bar:bool=None, # Progress bars (default: in a notebook or a terminal; otherwise one line per epoch)
-                   cbs:list=None, # More callbacks for the run
+                   dls=None, # Ready `DataLoaders` to train on (the data settings then only describe them)
+                   cbs:list=None, # More callbacks for the run's learner (those with `to_record()` add to the record)
                    **kwargs, # The run's settings: any field of `RunConfig` (see `settings_table`)
                   )->dict:
     "Train one run (its settings a `RunConfig`) until it fits or the budget is spent; write and return the record"
@@ -584,11 +631,14 @@ def run_experiment(*args, # `RunConfig`'s first fields by position: dataset, ran
     check_device(cfg.device)
     out = check_folder(out)
     torch.set_num_threads(cfg.threads)
-    learn = rethink_learner(**learner_kwargs(cfg))
+    opts = run_options(cfg)
+    learn = rethink_learner(**learner_kwargs(cfg), dls=dls, cbs=[*(cb for o in opts for cb in o['cbs'](cfg)), *L(cbs)]) # theirs in the record too
     with tracking(cfg.tracker, out or Path('rethink_logs'), cfg) as tcbs:
         r = learn.fit_memorize(**{k: getattr(cfg, k) for k in _FIT}, decay_every=cfg.decay_period(), quiet=quiet, bar=bar,
-                               cbs=[*tcbs, *L(cbs)], checkpoint=out/'checkpoint.pth' if out else None, resume=resume)
+                               cbs=tcbs, checkpoint=out/'checkpoint.pth' if out else None, resume=resume)
     r['threads'] = torch.get_num_threads()
+    for o in opts:
+        if o['after'] is not None: o['after'](learn, cfg, r)
     r['config'] = dict(cfg.as_dict(), **r['config']) # every setting as given, then the resolved ones (lr, bs...)
     if out is not None: save_record(r, out/'result.json')
     if not quiet: print(run_summary(r), flush=True)

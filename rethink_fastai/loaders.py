@@ -197,11 +197,16 @@ def randomized_dls(
     match:str='global', # Gaussian noise matched 'global'ly or per 'channel'
     preprocess:str='auto', # Deterministic transforms 'once' per dataset, per 'batch', or 'auto' (once unless augmentation is random)
     dtype=None, # dtype of the images preprocessed once (default float32)
+    pairs:dict|str=None, # 'class_flip_labels': class -> the class it becomes, or 'a:b,c:d' (default: `CIFAR10_FLIPS`)
+    transition=None, # 'transition_labels': a row-stochastic `(C, C)` matrix, or a file holding one
+    human:str='aggre_label', # 'human_labels': the label set (`HUMAN_LABELS`)
+    human_file:str=None, # 'human_labels': the CIFAR-10N/100N `.pt` file (None: download it when online)
     **kwargs, # Passed to `DataBlock.dataloaders`
 )->DataLoaders:
     "fastai `DataLoaders` for one of the paper's randomizations of `dataset`, batched from whole tensors"
     ds = get_dataset(dataset, data).subset(subset, seed=seed) if subset else get_dataset(dataset, data)
-    rd = randomize(ds, randomization, corruption, seed, channels=channels, match=match)
+    rd = randomize(ds, randomization, corruption, seed, channels=channels, match=match, pairs=pairs, transition=transition,
+                   human=human, human_file=human_file)
     dls = randomized_block(rd, preprocess, dtype, device, crop=crop, whiten=whiten, augment=augment, max_rotate=max_rotate).dataloaders(
         None, bs=bs, device=device, **kwargs)
     dls.data = rd

@@ -15,12 +15,13 @@ from fastcore.all import *
 from fastai.callback.core import Callback
 from .store import Store
 from .report import _ax, _save, md_table
-from .scores import margins, run_recorded
+from .scores import margins
+from .learner import run_option
 
 # %% auto #0
 __all__ = ['QUANTILES', 'MEASURES', 'weight_matrices', 'norm_measures', 'path_norm', 'dist_init', 'init_params',
            'log_spectral_complexity', 'margin_measures', 'loss_hvp', 'top_eigenvalue', 'sharpness',
-           'GeneralizationMeasures', 'add_measures', 'run_measured', 'measures_df', 'kendall_taus', 'plot_measures',
+           'GeneralizationMeasures', 'add_measures', 'measures_df', 'kendall_taus', 'plot_measures',
            'measures_markdown', 'measures_report']
 
 # %% ../nbs/17_measures.ipynb #f54a7c08
@@ -211,15 +212,8 @@ def add_measures(learn, # A `Learner` with a `ConvergenceRecorder`
     learn.convergence_recorder.keep_logits = True
     return cb
 
-def run_measured(sharpness:bool=True, # Measure the top Hessian eigenvalue too
-                 measures_every:int=None, # Also measure every this many epochs
-                 measures:bool=True, # Measure at all (the spec key that asks for this)
-                 cbs:list=None, # More callbacks
-                 **kwargs, # Passed to `run_recorded` / `run_experiment`
-                )->dict:
-    "`run_experiment` with `GeneralizationMeasures` on; the record has `measures`"
-    cb = GeneralizationMeasures(measures_every, sharpness) if measures else None
-    return run_recorded([*L(cbs), *L(cb)], **kwargs)
+run_option('measures', cbs=lambda cfg: [GeneralizationMeasures(cfg.measures_every, cfg.sharpness)]) # `measures=True` on a run
+
 
 # %% ../nbs/17_measures.ipynb #d4fe7f04
 def _labels_kind(r)->str:

@@ -15,7 +15,7 @@ from .data import ImageArrays, get_dataset, cache_dir
 # %% auto #0
 __all__ = ['RANDOMIZATIONS', 'NOISE_RANDOMIZATIONS', 'LABEL_RANDOMIZATIONS', 'PIXEL_RANDOMIZATIONS', 'CIFAR10_FLIPS',
            'HUMAN_LABELS', 'HUMAN_NOISE_RATES', 'HUMAN_URLS', 'check_seed', 'check_randomization', 'rng_for',
-           'corrupt_labels', 'flip_matrix', 'check_transition', 'load_transition', 'transition_labels',
+           'corrupt_labels', 'parse_pairs', 'flip_matrix', 'check_transition', 'load_transition', 'transition_labels',
            'realized_transition', 'load_human_labels', 'human_labels', 'permute_pixels', 'random_perms',
            'gaussian_like', 'pixel_stats', 'Randomized', 'randomize']
 
@@ -79,14 +79,24 @@ def _class_index(classes, o)->int:
     ix = {c:i for i,c in enumerate(classes)}
     if o in ix: return ix[o]
     if str(o) in ix: return ix[str(o)]
+    if isinstance(o, int) and 0 <= o < len(classes): return o # an index
     raise ValueError(f"{o!r} is not a class of this dataset (classes: {', '.join(map(str, classes[:12]))}{'...' if len(classes)>12 else ''})")
+
+def parse_pairs(s:str, # Flips as 'from:to' pairs, comma-separated: class names or indices ('cat:dog,dog:cat', '3:5,5:3')
+               )->dict:
+    "The class flips of a command line's `--pairs` as a dict (indices as ints)"
+    try: kv = [t.split(':') for t in s.split(',') if t.strip()]; d = {a.strip(): b.strip() for a,b in kv}
+    except ValueError: raise ValueError(f"pairs {s!r}: give 'from:to' pairs separated by commas, e.g. 'cat:dog,dog:cat'") from None
+    num = lambda v: int(v) if v.isdigit() else v
+    return {num(a): num(b) for a,b in d.items()}
 
 def flip_matrix(classes:list, # Class names of the dataset, in label order
                 p:float, # Probability that a label of a flipped class is flipped
-                pairs:dict=None, # Class -> the class it becomes, by name (default: `CIFAR10_FLIPS`)
+                pairs:dict=None, # Class -> the class it becomes, by name or index, or 'a:b,c:d' (`parse_pairs`; default: `CIFAR10_FLIPS`)
                )->np.ndarray:
     "The transition matrix of class flips: a label of class `a` becomes `pairs[a]` with probability `p`"
     T = np.eye(len(classes))
+    if isinstance(pairs, str): pairs = parse_pairs(pairs)
     for a,b in (CIFAR10_FLIPS if pairs is None else pairs).items():
         i,j = _class_index(classes, a), _class_index(classes, b)
         if i==j: raise ValueError(f"flip pair {a!r} -> {b!r}: a class cannot flip to itself")

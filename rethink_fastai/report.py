@@ -21,7 +21,7 @@ __all__ = ['SCALE_KEYS', 'TABLES', 'spec_results', 'scale_caption', 'plot_fig1a'
            'report']
 
 # %% ../nbs/09_report.ipynb #f67c6eed
-SCALE_KEYS = ('dataset', 'subset', 'epochs', 'lr', 'gamma')
+SCALE_KEYS = ('dataset', 'subset', 'epochs', 'lr', 'gamma', 'precision')
 _match_keys = ('arch', 'randomization', 'corruption', 'wd', 'augment')
 
 def _same(a, b)->bool:
@@ -30,9 +30,18 @@ def _same(a, b)->bool:
     if na or nb: return na and nb or (na and b in (0, 0.)) or (nb and a in (0, 0.))
     return a==b
 
-def _settings(cfg:dict)->str:
-    "A run's settings less its seed and what tells a spec's runs apart: the runs of one report (its seeds averaged) share them"
-    drop = {'seed', 'init_seed', *_match_keys, *LABEL_KEYS} | ({'data_identity'} if cfg.get('subset') else set()) # a subset is drawn per seed
+def _default(k:str):
+    "The default of run setting `k` (what a stored config that leaves `k` out means), None for other keys"
+    from rethink_fastai.learner import RunConfig
+    return getattr(RunConfig, k, None)
+
+def _matches(row:dict, cfg:dict)->bool:
+    "Is the stored `cfg` the spec's `row`: every setting the row names, the same (a setting the config leaves out is at its default)"
+    return all(_same(v, cfg.get(k, _default(k))) for k,v in row.items() if k not in LABEL_KEYS)
+
+def _settings(cfg:dict, row:dict=())->str:
+    "A run's settings less its seed and what tells a spec's runs apart (its `row`): the runs of one report (its seeds averaged) share them"
+    drop = {'seed', 'init_seed', *_match_keys, *LABEL_KEYS, *row} | ({'data_identity'} if cfg.get('subset') else set()) # a subset is drawn per seed
     return json.dumps({k:v for k,v in cfg.items() if k not in drop}, sort_keys=True, default=str)
 
 def _picked_note(counts:pd.Series, picked:str)->str|None:
@@ -42,8 +51,8 @@ def _picked_note(counts:pd.Series, picked:str)->str|None:
     for s,c in counts.items():
         if s==picked: continue
         o = json.loads(s); diff = sorted(k for k in set(p)|set(o) if p.get(k)!=o.get(k)); keys |= set(diff)
-        others.append(f"{c} with {', '.join(f'{k}={o.get(k)!r}' for k in diff)}")
-    return (f"picked the {counts[picked]} runs with {', '.join(f'{k}={p.get(k)!r}' for k in sorted(keys))}; left out "
+        others.append(f"{c} with {', '.join(f'{k}={o.get(k, _default(k))!r}' for k in diff)}")
+    return (f"picked the {counts[picked]} runs with {', '.join(f'{k}={p.get(k, _default(k))!r}' for k in sorted(keys))}; left out "
             + '; '.join(others) + " (choose with those settings as arguments)")
 
 def spec_results(spec:str, # A registered spec
@@ -62,10 +71,10 @@ def spec_results(spec:str, # A registered spec
         rows = []
         for _,r in df.iterrows():
             cfg = st.config(r['key'])   # match on what the run was asked to do, not on what its record measured
-            m = first(w for w in want if all(_same(w.get(k), cfg.get(k)) for k in _match_keys))
-            if m is None or not all(_same(cfg.get(k), v) for k,v in scale.items() if v is not None): continue
-            rows.append({**r.to_dict(), **{k:cfg.get(k) for k in SCALE_KEYS}, **{k:v for k,v in m.items() if k not in r},
-                         '_settings': _settings(cfg)})
+            m = first(w for w in want if _matches(w, cfg))
+            if m is None or not all(_same(cfg.get(k, _default(k)), v) for k,v in scale.items() if v is not None and k not in m): continue
+            rows.append({**r.to_dict(), **{k:cfg.get(k, _default(k)) for k in SCALE_KEYS}, **{k:v for k,v in m.items() if k not in r},
+                         '_settings': _settings(cfg, m)})
         res = pd.DataFrame(rows)
         if not len(res): return res
         n = res._settings.value_counts()

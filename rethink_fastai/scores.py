@@ -14,13 +14,13 @@ from fastcore.all import *
 from fastai.callback.core import Callback
 from .data import ImageArrays
 from .experiments import spec, _run, PAPER_SETUP
-from .learner import rethink_learner, run_experiment, save_record, load_record
+from .learner import rethink_learner, run_option, load_record
 from .report import TABLES, _plots, _ax, _save, _agg, md_table
 
 # %% auto #0
 __all__ = ['SCORES', 'SCORE_BYTES', 'margins', 'el2n', 'ExampleScores', 'suspicion', 'precision_at_k', 'detection', 'add_scores',
-           'scores_df', 'crossfit_probs', 'cleanlab_detection', 'run_recorded', 'run_detect', 'detect',
-           'detection_table', 'detect_markdown', 'plot_detect']
+           'scores_df', 'crossfit_probs', 'cleanlab_detection', 'detect', 'detection_table', 'detect_markdown',
+           'plot_detect']
 
 # %% ../nbs/16_scores.ipynb #1b38685f
 def margins(logits:torch.Tensor, # `(N, C)` logits
@@ -226,36 +226,17 @@ def cleanlab_detection(labels, # `(N,)` labels trained on
     return res
 
 # %% ../nbs/16_scores.ipynb #e33a0957
-def run_recorded(cbs:list=None, # Callbacks for the run; those with `to_record()` add their entries to the record
-                 out:str|Path=None, # Folder for `result.json` (and `checkpoint.pth`)
-                 **kwargs, # Passed to `run_experiment`
-                )->dict:
-    "`run_experiment` with `cbs`, each callback's `to_record()` entries merged into the record (the record extension point)"
-    r = run_experiment(cbs=cbs, out=out, **kwargs)
-    for cb in L(cbs):
-        if hasattr(cb, 'to_record'): r.update(cb.to_record())
-    if out is not None: save_record(r, Path(out)/'result.json')
-    return r
+def _cleanlab_baseline(learn, cfg, r):
+    "After a run with `scores` and `cleanlab_folds=K`: cleanlab's cross-fitted baseline beside the scores' detection numbers"
+    if cfg.cleanlab_folds and 'detection' in r:
+        d = learn.dls.data
+        r['detection']['cleanlab'] = cleanlab_detection(d.y_train, crossfit_probs(learn, cfg.cleanlab_folds, seed=cfg.seed), d.mask)
 
-def run_detect(scores:bool=True, # Per-example scores and their detection numbers (`ExampleScores`)
-               cleanlab_folds:int=0, # Folds K of cleanlab's cross-fitted baseline (0: no baseline; costs K more trainings)
-               el2n_epoch:int=20, # Epoch whose EL2N is kept
-               cbs:list=None, # More callbacks (e.g. `measures.GeneralizationMeasures`)
-               out:str|Path=None, # Folder for `result.json`
-               **kwargs, # Passed to `run_experiment` (dataset, randomization, corruption, arch, epochs, seed...)
-              )->dict:
-    "`run_experiment` with the per-example scores on, and cleanlab's baseline beside them; the record with `scores` and `detection`"
-    cb = ExampleScores(el2n_epoch) if scores else None
-    r = run_recorded([*L(cbs), *L(cb)], **kwargs)
-    if cb is not None and cleanlab_folds and 'detection' in r:
-        d = cb.learn.dls.data
-        r['detection']['cleanlab'] = cleanlab_detection(d.y_train, crossfit_probs(cb.learn, cleanlab_folds, seed=kwargs.get('seed', 0)), d.mask)
-    if out is not None: save_record(r, Path(out)/'result.json')
-    return r
+run_option('scores', cbs=lambda cfg: [ExampleScores(cfg.el2n_epoch)], after=_cleanlab_baseline)
 
 @spec
 def detect(archs=('mlp1x512',), corruptions=(0.2, 0.4, 0.6, 0.8), cleanlab_folds:int=5):
-    "Detection of corrupted labels by the per-example scores and by cleanlab, at each corruption level p (run with `run_fn=run_detect`)"
+    "Detection of corrupted labels by the per-example scores and by cleanlab, at each corruption level p"
     return [_run(a, 'partial_labels', corruption=p, scores=True, cleanlab_folds=cleanlab_folds) for a in archs for p in corruptions]
 
 # %% ../nbs/16_scores.ipynb #5c12ee61

@@ -16,9 +16,8 @@ from .experiments import spec_runs, spec_from_toml, SPECS, LABEL_KEYS
 from .store import Store, run_key
 
 # %% auto #0
-__all__ = ['EXECUTORS', 'DATASET_HOOKS', 'PLUGIN_GROUP', 'register_dataset', 'data_identity', 'full_config', 'migrate_config',
-           'trainer_args', 'SweepFailed', 'register_executor', 'local_executor', 'load_plugins', 'sweep', 'sweep_spec',
-           'sweep_runs']
+__all__ = ['EXECUTORS', 'DATASET_HOOKS', 'register_dataset', 'data_identity', 'full_config', 'migrate_config', 'trainer_args',
+           'SweepFailed', 'register_executor', 'local_executor', 'sweep', 'sweep_spec', 'sweep_runs']
 
 # %% ../nbs/08_sweep.ipynb #6f9ab8f4
 import concurrent.futures as cf, multiprocessing as mp
@@ -127,11 +126,7 @@ def local_executor(jobs, # `(key, run, run_fn)` triples, each claimed in the sto
         try: yield key, _execute(run_fn, run, quiet)
         except Exception as e: yield key, e
 
-PLUGIN_GROUP = 'rethink_fastai.plugins'
-
-def load_plugins()->list:
-    "Import the modules that installed packages name as `rethink_fastai.plugins` entry points (they register executors, datasets, specs, tables)"
-    return [ep.load() for ep in importlib.metadata.entry_points(group=PLUGIN_GROUP)]
+from .learner import PLUGIN_GROUP, load_plugins # defined with the run options that plugins also register
 
 def _run_fn(run:dict):
     if run['dataset'] in DATASET_HOOKS: return DATASET_HOOKS[run['dataset']]['run_fn']
@@ -169,7 +164,7 @@ def sweep(spec:str, # A registered spec (`SPECS`)
                 if st.is_finished(key): n['already finished'] += 1; continue
                 if st.start(cfg) is None: # claimed by another live process (or finished by it just now)
                     n['already finished' if st.is_finished(key) else 'running elsewhere'] += 1; continue
-                yield key, run, run_fn or _run_fn(run)
+                yield key, run, run_fn or getattr(SPECS[spec], 'run_fn', None) or _run_fn(run) # a spec may name its own trainer
         with st.heartbeat():
             for key, rec in EXECUTORS[executor](jobs(), quiet=quiet, **(executor_kwargs or {})):
                 if isinstance(rec, BaseException):

@@ -1,14 +1,15 @@
 "Per-example scores and generalization measures through a run, a store and back (digits, a few epochs)"
 import json
 import numpy as np
-from rethink_fastai.scores import run_detect, scores_df, SCORE_BYTES, SCORES
+from rethink_fastai.scores import scores_df, SCORE_BYTES, SCORES
 from rethink_fastai.measures import GeneralizationMeasures, measures_df, MEASURES
+from rethink_fastai.learner import run_experiment
 from rethink_fastai.store import Store
 from rethink_fastai.sweep import full_config, data_identity
 
 def test_scores_and_measures_round_trip(tmp_path):
     run = dict(dataset='digits', randomization='partial_labels', corruption=0.4, arch='mlp1x512', epochs=4, seed=0)
-    r = run_detect(cbs=[GeneralizationMeasures(sharpness=True, iters=3, n_sharp=64)], out=tmp_path/'run', quiet=True, **run)
+    r = run_experiment(scores=True, cbs=[GeneralizationMeasures(sharpness=True, iters=3, n_sharp=64)], out=tmp_path/'run', quiet=True, **run)
     assert set(SCORES) <= set(r['detection']) and set(r['measures']) >= {'log_prod_spec', 'sharpness', 'dist_init'}
     assert json.loads((tmp_path/'run'/'result.json').read_text())['detection'] == r['detection'] # the saved record has them
     with Store(tmp_path/'runs.sqlite') as st:
