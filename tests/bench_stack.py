@@ -1,0 +1,80 @@
+"""Benchmark of stacked runs (`rethink_fastai.stack`): exactness per architecture, a stacked sweep against a separate one,
+per-run time on a CIFAR-10 subset, and the step-time table of when stacking pays. Prints every figure with the
+machine's load (other developers share its cores) and writes them to nbs/bench_results/stack.json.
+
+    python tests/bench_stack.py [exact] [sweep] [cifar] [table] [timm]   # default: all
+    EPOCHS=8 K=8 python tests/bench_stack.py sweep   # a budget of 8 epochs per run, stacks of 8 (default K=auto)
+    SHAPES=1 python tests/bench_stack.py table       # digits' 1x8x8 only (2: also CIFAR's 3x28x28)
+"""
+import json, os, sys, tempfile, time
+from pathlib import Path
+import torch
+from rethink_fastai.models import PAPER_ARCHS, rethink_model
+from rethink_fastai.learner import run_experiment
+from rethink_fastai.sweep import sweep
+from rethink_fastai.stack import stack_runs, stack_timing, stack_error
+sys.path.insert(0, str(Path(__file__).parent))
+from test_stack import RUNS, rel_dev, step_losses, separate, stacked, noise_floor
+
+OUT = Path(__file__).parent.parent/'nbs'/'bench_results'/'stack.json'
+def load(): return dict(load_1m=round(os.getloadavg()[0], 2), cores=os.cpu_count(), threads=torch.get_num_threads())
+def say(name, **fig):
+    fig |= load(); print(name, json.dumps(fig), flush=True)
+    res = json.loads(OUT.read_text()) if OUT.exists() else {}
+    res.setdefault(name, []).append(fig); OUT.write_text(json.dumps(res, indent=1))
+
+def exact(steps=50, k=3, bs=128):
+    "Each paper architecture, a stack of 3 against the 3 separate runs, first 50 steps, fp32 CPU, digits"
+    for arch in PAPER_ARCHS:
+        kw = dict(steps=steps, until_fit=False, bs=bs)
+        t = time.perf_counter(); sep = separate(arch, RUNS[:k], **kw); t_sep = time.perf_counter()-t
+        t = time.perf_counter(); stk = stacked(arch, RUNS[:k], **kw); t_stk = time.perf_counter()-t
+        devs = [rel_dev(a, b) for a, b in zip(step_losses(stk), step_losses(sep))]
+        first = [rel_dev(a[:1], b[:1]) for a, b in zip(step_losses(stk), step_losses(sep))]
+        e = stack_error([rethink_model(arch, (1,8,8)) for _ in range(k)], (1,8,8))
+        say('exact', arch=arch, k=k, steps=steps, bs=bs, max_rel_dev=max(devs), first_step_rel_dev=max(first),
+            noise_floor_1e6=noise_floor(arch, RUNS[:k], sep, **kw), one_step=e, seconds_separate=round(t_sep, 1), seconds_stacked=round(t_stk, 1))
+
+def compare_sweeps(spec='fig1b', k='auto', **kw):
+    "The same sweep, separate (local executor) then stacked; wall times, keys, and how far each member's record is from its separate run's"
+    with tempfile.TemporaryDirectory() as d:
+        t = time.perf_counter(); a = sweep(spec, Path(d)/'a.sqlite', **kw); t_a = time.perf_counter()-t
+        t = time.perf_counter(); b = sweep(spec, Path(d)/'b.sqlite', executor='stack', executor_kwargs=dict(k=k), **kw); t_b = time.perf_counter()-t
+    a, b = a.set_index('key').sort_index(), b.set_index('key').sort_index()
+    diff = lambda c: float((a[c].astype(float)-b[c].astype(float)).abs().max())
+    return dict(runs=len(a), same_keys=list(a.index)==list(b.index), seconds_separate=round(t_a, 1), seconds_stacked=round(t_b, 1),
+                ratio=round(t_b/t_a, 3), max_abs_diff=dict(train_acc=diff('train_acc'), test_acc=diff('test_acc'), epochs_to_fit=diff('epochs_to_fit')),
+                same_epochs_to_fit=bool((a.epochs_to_fit.fillna(-1)==b.epochs_to_fit.fillna(-1)).all()),
+                stack_sizes=sorted(set(b['stack.k'].dropna().astype(int))) if 'stack.k' in b else [])
+
+def sweep_digits(epochs=int(os.environ.get('EPOCHS', 0)) or None):
+    "`rethink sweep fig1b --dataset digits --archs mlp1x512 --seeds 0 1 2` (`EPOCHS`: a budget), separate and with k='auto'"
+    k = os.environ.get('K', 'auto'); k = k if k=='auto' else int(k)
+    say('sweep_digits', epochs=epochs, k=k, **compare_sweeps(k=k, spec_kwargs=dict(archs=('mlp1x512',)), dataset='digits', seeds=(0,1,2), epochs=epochs))
+
+def cifar(epochs=2, subset=20_000):
+    "mlp1x512 fig1b on a 20,000-image CIFAR-10 subset, a fixed budget of epochs: per-run time stacked / separate"
+    say('cifar_subset', subset=subset, epochs=epochs, **compare_sweeps(spec_kwargs=dict(archs=('mlp1x512',)), dataset='cifar10',
+        data='/work/shared/data/cifar10.tgz', subset=subset, epochs=epochs))
+
+def table(ks=(2, 4, 8), shapes=((1,8,8), (3,28,28))[:int(os.environ.get('SHAPES', 2))]):
+    "Seconds per training step of K models, separate and stacked (`stack_timing`), batch 128, fp32, this CPU"
+    for shape in shapes:
+        for arch in PAPER_ARCHS:
+            for k in ks:
+                if shape[1]==28 and arch.startswith('inception') and k>4: continue # minutes per point on this CPU
+                t = stack_timing(rethink_model(arch, shape), shape, k=k, steps=2 if shape[1]==28 else 5)
+                say('table', arch=arch, shape=list(shape), k=k, **{n: round(v, 5) for n,v in t.items()})
+
+def timm_check(names=('resnet18', 'vit_tiny_patch16_224', 'efficientnet_b0', 'convnext_atto', 'mobilenetv3_small_050')):
+    "Which timm models `vmap` stacks exactly (`can_stack`), at CIFAR's 3x32x32; the others run separately"
+    from rethink_fastai.stack import can_stack
+    for n in names:
+        try: ok = can_stack(rethink_model(n, (3,32,32)), (3,32,32))
+        except Exception as e: ok = f'no model: {e!r}'[:200]
+        say('timm', arch=n, can_stack=ok)
+
+if __name__=='__main__':
+    torch.set_num_threads(int(os.environ.get('THREADS', 1)))
+    parts = dict(exact=exact, sweep=sweep_digits, cifar=cifar, table=table, timm=timm_check)
+    for p in (sys.argv[1:] or parts): parts[p]()

@@ -1,0 +1,101 @@
+"Stacked runs: each member trains as its separate run would (every paper architecture), per-member early stopping, and a killed stacked sweep resumes."
+import os, signal, sqlite3, subprocess, sys, textwrap, time
+import pytest, torch
+from rethink_fastai.learner import rethink_learner, run_experiment
+from rethink_fastai.stack import fit_stack, stack_runs
+
+RUNS = [dict(seed=0), dict(seed=1, randomization='random_labels'), dict(seed=2, randomization='partial_labels', corruption=0.4)]
+
+def rel_dev(a, b)->float:
+    "Largest relative difference between two per-step loss curves"
+    a, b = torch.tensor(a), torch.tensor(b)
+    assert len(a)==len(b)
+    return ((a-b).abs()/b.abs()).max().item()
+
+def step_losses(records)->list: return [r['steps_log']['loss'] for r in records]
+
+def separate(arch, runs, **kw): return [run_experiment(arch=arch, quiet=True, **r, **kw) for r in runs]
+
+def stacked(arch, runs, **kw)->list:
+    recs = dict(stack_runs([dict(arch=arch, **r, **kw) for r in runs]))
+    return [recs[i] for i in range(len(runs))]
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    n = torch.get_num_threads(); torch.set_num_threads(1); yield; torch.set_num_threads(n)
+
+def perturbed(arch, run, rel=1e-6, **kw)->dict:
+    "The separate run with every initial weight changed by a relative `rel` (random): the float rounding stacking brings"
+    learn = rethink_learner(arch=arch, **run, bs=kw.pop('bs'))
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for p in learn.model.parameters(): p.mul_(1 + rel*torch.randn(p.shape, generator=g))
+    return learn.fit_memorize(quiet=True, **kw)
+
+def noise_floor(arch, runs, sep, **kw)->float:
+    "How far a separate run drifts when its start is perturbed by 1e-6 relative, as large as stacking's rounding (`stack_error`)"
+    return max(rel_dev(a, b) for a, b in zip(step_losses([perturbed(arch, r, **kw) for r in runs]), step_losses(sep)))
+
+# the MLPs as in the issue (3 runs, 50 steps, batch 128); the convnets smaller, to keep the test short
+CASES = [('mlp1x512', 3, 50, 128), ('mlp3x512', 3, 50, 128), ('alexnet_small', 2, 20, 64),
+         ('inception_small', 2, 8, 32), ('inception_small_nobn', 2, 8, 32)]
+
+@pytest.mark.parametrize('arch,k,steps,bs', CASES)
+def test_stack_reproduces_separate_losses(arch, k, steps, bs):
+    """Each member's per-step training losses are its separate run's: equal to 1e-6 at the first step (same initialization and
+    batch), and within 1e-4 relative at every step (mlp1x512), or, where training itself amplifies float rounding (mlp3x512 and
+    the convnets on 8x8 digits at the paper's rates), within 10x of how far the separate run drifts from a 1e-6 relative change of its start"""
+    runs, kw = RUNS[:k], dict(steps=steps, until_fit=False, bs=bs)
+    sep, stk = separate(arch, runs, **kw), stacked(arch, runs, **kw)
+    tol = 1e-4 if arch=='mlp1x512' else max(1e-4, 10*noise_floor(arch, runs, sep, **kw)) # the issue's MLP: 1e-4 outright
+    for a, b in zip(step_losses(stk), step_losses(sep)):
+        assert len(a)==steps and rel_dev(a[:1], b[:1]) < 1e-6
+        assert rel_dev(a, b) <= tol, (rel_dev(a, b), tol)
+    for a, b in zip(stk, sep):
+        assert set(a)-set(b) == {'stack'} and a['stopped_because']==b['stopped_because']=='steps'
+        assert (a['steps'], a['epochs']) == (b['steps'], b['epochs'])
+
+def test_early_stopping_per_member():
+    "Each member stops on its own test accuracy, at the epoch its separate run stops"
+    kw = dict(epochs=40, early_stopping=2, lr=0.001)
+    sep, stk = separate('mlp1x512', RUNS, **kw), stacked('mlp1x512', RUNS, **kw)
+    for a, b in zip(stk, sep):
+        assert (a['stopped_because'], a['epochs'], a['epochs_to_fit']) == (b['stopped_because'], b['epochs'], b['epochs_to_fit'])
+        assert a['test_acc'] == pytest.approx(b['test_acc'], abs=1e-6)
+    assert any(r['stopped_because']=='early_stopping' for r in sep)
+
+def test_unstackable_runs_refused():
+    with pytest.raises(ValueError, match='cannot share a stack'):
+        list(stack_runs([dict(arch='mlp1x512', wd=0.), dict(arch='mlp1x512', wd=5e-4)]))
+
+SWEEP = textwrap.dedent("""
+    import sys, torch; torch.set_num_threads(1)
+    import rethink_fastai.stack
+    from rethink_fastai.sweep import sweep
+    sweep('fig1b', sys.argv[1], executor='stack', executor_kwargs=dict(k=3), dataset='digits', epochs=int(sys.argv[2]),
+          spec_kwargs=dict(archs=('mlp1x512',)))
+""")
+ENV = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+
+def finished(store):
+    try:
+        with sqlite3.connect(store, timeout=30) as c:
+            return dict(c.execute("SELECT key, finished FROM runs WHERE status='finished'").fetchall())
+    except sqlite3.OperationalError: return {}
+
+def test_killed_stacked_sweep_resumes(tmp_path):
+    "Kill a stacked sweep after its first stack has recorded its members: the rerun trains only the rest"
+    store, script = tmp_path/'runs.sqlite', tmp_path/'sweep.py'
+    script.write_text(SWEEP)
+    p = subprocess.Popen([sys.executable, script, store, '30'], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    while len(finished(store)) < 3 and p.poll() is None and time.time()-t0 < 300: time.sleep(0.2)
+    assert p.poll() is None, "the sweep ended before it could be killed midway: " + p.stderr.read()[-2000:]
+    p.send_signal(signal.SIGKILL); p.wait()
+    before = finished(store)
+    assert 3 <= len(before) < 6
+    out = subprocess.run([sys.executable, script, store, '30'], env=ENV, capture_output=True, text=True, timeout=600)
+    after = finished(store)
+    assert len(after) == 6, out.stderr[-2000:]
+    for k, t in before.items(): assert after[k] == t # finished members were not trained again
+    assert f"{6-len(before)} run(s) trained" in out.stdout
