@@ -3,8 +3,7 @@
 Each claim is a pattern over the section with one group, the figure as written, and where it comes from: a field of a
 JSON record under `nbs/` (with the command that made it) or the paper's numbers as the kit holds them. The figure must
 equal the record's value rounded to the digits written. A second test finds every number in the section and fails on
-one that no claim covers, so a new figure cannot be added without its record. Claims whose record is not made yet are
-listed as pending and xfail (strictly: once the record is committed, the xfail must go)."""
+one that no claim covers, so a new figure cannot be added without its record."""
 import json, re
 from pathlib import Path
 import pytest
@@ -33,7 +32,7 @@ def paper_kernel(dataset:str, features:str='pixels')->float:
     from rethink_fastai.theory import PAPER_KERNELS
     return next(k['test_error'] for k in PAPER_KERNELS if k['dataset']==dataset and k['features']==features and not k['l2'])
 
-def paper_table1(arch:str, labels:str)->float:
+def paper_table1(arch:str, labels:str)->float: # for claims of Table 1's figures
     from rethink_fastai.experiments import PAPER_TABLE1
     return next(tr for a,crop,wd,lab,tr,te in PAPER_TABLE1 if a==arch and lab==labels and not crop and not wd)
 
@@ -54,7 +53,9 @@ CLAIMS = [
     ('cifar kernel test error', r'training images: ([\d.]+)% \(paper', lambda: 100*theory('kernel_cifar10_50000')['test_error']),
     ('cifar kernel paper', r'% \(paper: ([\d.]+)%\) in', lambda: paper_kernel('cifar10')),
     ('cifar kernel minutes', r'\) in (\d+) minutes', lambda: theory('kernel_cifar10_50000')['seconds']/60),
-    ('mlp paper', r'per epoch \(paper: ([\d.]+)%\)', lambda: paper_table1('mlp1x512', 'random_labels')),
+    ('gabor kernel test error', r'features[^:]*: ([\d.]+)% test error', lambda: 100*theory('kernel_mnist_gabor_20000')['test_error']),
+    ('gabor kernel n', r'test error on ([\d,]+) MNIST', lambda: theory('kernel_mnist_gabor_20000')['n_train']),
+    ('gabor kernel paper', r'\(paper: ([\d.]+)% on the full', lambda: paper_kernel('mnist', 'gabor')),
     ('bench inception', r'([\d.]+)x its epoch time for the\s+small Inception', lambda: bench_model('inception_small')['kit_over_limit_time']),
     ('bench alexnet', r'([\d.]+)x for the small AlexNet', lambda: bench_model('alexnet_small')['kit_over_limit_time']),
     ('bench mlp', r'([\d.]+)x for the MLP', lambda: bench_model('mlp1x512')['kit_over_limit_time']),
@@ -62,24 +63,8 @@ CLAIMS = [
     ('bench fastai default', r'Python\); (\d+)x faster than fastai', lambda: bench_model('mlp1x512')['fastai_default_over_kit_time']),
 ]
 
-# claims whose records are not made yet: (name, pattern, value, why it is pending)
-_mlp = 'nbs/records/mlp1x512_random_labels_cifar10_50000.json'
-_inc = 'nbs/records/inception_small_random_labels_cifar10_1000.json'
-PENDING_MLP = "pending record: mlp1x512, random labels, all 50,000 CIFAR-10 images, lr 0.02 x 0.95 (about 35 min on a quiet 2-core CPU)"
-PENDING_INC = ("pending record: inception_small, random labels, 1,000 CIFAR-10 images (tried at threads=1 under a load of 13: the "
-               "first evaluation of 11,000 images took 800 s and 7 steps 195 s more; run it on a quiet machine)")
-PENDING = [
-    ('mlp n', r'MLP 1x512 fits all ([\d,]+) CIFAR-10', lambda: record(_mlp)['n_train'], PENDING_MLP),
-    ('mlp train acc', r'random labels: ([\d.]+)% training accuracy', lambda: 100*record(_mlp)['train_acc'], PENDING_MLP),
-    ('mlp epoch', r'at epoch (\d+) with lr', lambda: record(_mlp)['epochs_to_fit'], PENDING_MLP),
-    ('mlp lr', r'with lr\s+([\d.]+) x', lambda: record(_mlp)['lr'], PENDING_MLP),
-    ('mlp gamma', r'x ([\d.]+) per epoch', lambda: record(_mlp)['config']['gamma'], PENDING_MLP),
-    ('inception n', r'random labels on ([\d,]+) images', lambda: record(_inc)['n_train'], PENDING_INC),
-    ('inception train acc', r'images to ([\d.]+)%', lambda: 100*record(_inc)['train_acc'], PENDING_INC),
-]
-
 # numbers that are part of a name, not a measurement
-NAMES = r'CIFAR-10|MLP \dx\d+|\d+ GB development machine|\(the paper needed a \d+ GB machine\)|10\^\{-5\}|\(`\d+_\w+`\)'
+NAMES = r'Section \d|CIFAR-10|MLP \dx\d+|\d+ GB development machine|\(the paper needed a \d+ GB machine\)|10\^\{-5\}|\(`\d+_\w+`\)'
 
 def _check(pattern, value):
     m = re.search(pattern, section())
@@ -92,17 +77,11 @@ def _check(pattern, value):
 @pytest.mark.parametrize('name,pattern,value', CLAIMS, ids=[c[0] for c in CLAIMS])
 def test_claim(name, pattern, value): _check(pattern, value)
 
-@pytest.mark.parametrize('name,pattern,value,why', [pytest.param(*p, marks=pytest.mark.xfail(reason=p[3], raises=FileNotFoundError, strict=True))
-                                                    for p in PENDING], ids=[p[0] for p in PENDING])
-def test_pending_claim(name, pattern, value, why): _check(pattern, value)
-
 def test_every_number_has_a_claim():
     s = section()
-    covered = [m.span(1) for _,p,*_ in CLAIMS + PENDING for m in [re.search(p, s)] if m]
+    covered = [m.span(1) for _,p,*_ in CLAIMS for m in [re.search(p, s)] if m]
     covered += [m.span() for m in re.finditer(NAMES, s)]
     loose = [(m.group(), s[max(0, m.start()-30):m.end()+10].replace('\n', ' ')) for m in re.finditer(r'\d[\d,]*(?:\.\d+)?', s)
              if not any(a <= m.start() and m.end() <= b for a,b in covered)]
     assert not loose, f"figures in the README's measured section without a record: {loose}"
 
-def test_pending_records_are_listed_with_a_reason():
-    for *_, why in PENDING: assert why.startswith('pending record:')
