@@ -121,7 +121,8 @@ def _hash_files(files, h=None):
             while b := f.read(1<<20): h.update(b)
     return h.hexdigest()
 
-def file_digest(fn:Path)->str:
+def file_digest(fn:Path, # The file to hash
+               )->str:
     "sha256 of a file's content (computed once for each state of the file)"
     return _memo_digest(_stamp(fn), lambda: _hash_files([fn]))
 
@@ -158,7 +159,8 @@ _cache_errors = (zipfile.BadZipFile, EOFError, ValueError, KeyError, OSError) # 
 
 def cached(key:str, # Fingerprint of the source (its content digest and the decoding settings)
            make:callable, # Called to build the `ImageArrays` when the cache misses
-           cache:bool=True)->ImageArrays: # Read and write the cache
+           cache:bool=True, # Read and write the cache (False: always `make`, and save nothing)
+          )->ImageArrays:
     "Load `ImageArrays` for `key` from the cache, or `make` them and save them there"
     fn = cache_dir()/f"{hashlib.sha256(f'v{CACHE_VERSION}|{key}'.encode()).hexdigest()[:20]}.npz"
     if cache and fn.exists():
@@ -170,7 +172,8 @@ def cached(key:str, # Fingerprint of the source (its content digest and the deco
     return ds
 
 # %% ../nbs/00_data.ipynb #29c1dd64
-def read_idx(fn:Path)->np.ndarray:
+def read_idx(fn:Path, # An IDX file, `.gz` or not
+            )->np.ndarray:
     "Read one IDX file (LeCun's MNIST format), gzipped or not"
     fn = Path(fn)
     with (gzip.open if fn.suffix=='.gz' else open)(fn, 'rb') as f: raw = f.read()
@@ -193,7 +196,9 @@ def _find_idx(path:Path):
         res[k] = f
     return res
 
-def load_idx_folder(path:Path, name='mnist')->ImageArrays:
+def load_idx_folder(path:Path, # Folder holding the four IDX files (`.gz` or not)
+                    name='mnist', # Name of the dataset in its `ImageArrays`
+                   )->ImageArrays:
     "MNIST (or Fashion-MNIST) from a folder holding the four IDX files"
     fs = _find_idx(Path(path))
     if fs is None: raise FileNotFoundError(f"{path}: expected the four IDX files {list(_idx_names.values())} (optionally .gz)")
@@ -203,7 +208,8 @@ def load_idx_folder(path:Path, name='mnist')->ImageArrays:
                        [str(i) for i in range(10)], name, source=str(path))
 
 # %% ../nbs/00_data.ipynb #e9abee25
-def cifar_python_kind(path:Path)->str|None:
+def cifar_python_kind(path:Path, # Folder that may hold CIFAR's python batches
+                     )->str|None:
     "'cifar10' or 'cifar100' if `path` holds that python version's batches, else None"
     p = Path(path)
     if (p/'data_batch_1').is_file() and (p/'test_batch').is_file(): return 'cifar10'
@@ -399,7 +405,8 @@ def _find_layout(root:Path)->Path:
 
 _archive_errors = (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) # truncated gzip: EOFError; bad gzip: OSError
 
-def extract_archive(fn:Path)->Path:
+def extract_archive(fn:Path, # A `.tgz`, `.tar.gz`, `.tar` or `.zip` archive
+                   )->Path:
     "Extract a `.tgz`/`.tar.gz`/`.tar`/`.zip` once into the cache directory and return the folder with the data"
     fn = Path(fn)
     dest = cache_dir()/'extracted'/f"{fn.name.split('.')[0]}-{file_digest(fn)[:12]}"

@@ -98,7 +98,9 @@ class ImageNetIndex:
     def __repr__(self): return (f"{type(self).__name__}({self.name}: {len(self.files_train):,} train / {len(self.files_test):,} test "
                                 f"images, {self.c} classes, at {self.root})")
 
-    def subset(self, n:int, seed:int=0)->ImageNetIndex:
+    def subset(self, n:int, # Number of training images to keep (all of them if None or at least their number)
+               seed:int=0, # Seed of the draw
+              )->ImageNetIndex:
         "A class-stratified subset of `n` training images (the test set is kept whole)"
         if n is None or n>=len(self.y_train): return self
         if not isinstance(n, (int, np.integer)) or n<self.c: raise ValueError(f"subset must be an integer >= {self.c} (one per class), got {n!r}")
@@ -113,13 +115,17 @@ class ImageNetIndex:
 @functools.lru_cache(maxsize=8)
 def _index(path:str, mtime:int)->ImageNetIndex: return ImageNetIndex(path)
 
-def imagenet_index(path:str|Path)->ImageNetIndex:
+def imagenet_index(path:str|Path, # The ILSVRC-2012 folder (or one above it)
+                  )->ImageNetIndex:
     "The `ImageNetIndex` of `path` (listed once per process while the folder is unchanged)"
     p = _find_root(Path(path).expanduser()).resolve()
     m = max((p/d).stat().st_mtime_ns for d in ('train', *_VAL_NAMES) if (p/d).exists())
     return _index(str(p), m)
 
-def imagenet_identity(data:str, subset:int=None, seed:int=0)->str:
+def imagenet_identity(data:str, # The ILSVRC-2012 folder
+                      subset:int=None, # Class-stratified subset of this many training images (None: all)
+                      seed:int=0, # Seed of the subset
+                     )->str:
     "The identity of the data a run on folder `data` trains on (its listing, and the subset drawn from it)"
     if data is None: raise ValueError("dataset='imagenet' needs data=PATH, the ILSVRC-2012 folder")
     ix = imagenet_index(data)
@@ -128,7 +134,13 @@ def imagenet_identity(data:str, subset:int=None, seed:int=0)->str:
 # %% ../nbs/14_imagenet.ipynb #5bef0ee0
 class IndexRandomized:
     "An `ImageNetIndex` under one of the paper's randomizations, kept as index-level tables"
-    def __init__(self, ix:ImageNetIndex, randomization:str, corruption:float, seed:int, y_train, mask):
+    def __init__(self, ix:ImageNetIndex, # The clean index the randomization was applied to
+                 randomization:str, # One of `RANDOMIZATIONS`
+                 corruption:float, # The label-corruption probability p (0 if none)
+                 seed:int, # Seed it was drawn from
+                 y_train, # Training labels after the randomization
+                 mask, # `bool` `(N,)`: which training labels were changed
+                ):
         store_attr('randomization,corruption,seed,mask,y_train')
         self.index, self.y_clean, self.y_test = ix, ix.y_train, ix.y_test
         self.classes, self.name, self.identity, self.source = ix.classes, ix.name, ix.identity, ix.source
