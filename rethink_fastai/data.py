@@ -18,10 +18,10 @@ from fastai.data.external import URLs, untar_data, fastai_path
 from fastai.data.transforms import image_extensions
 
 # %% auto #0
-__all__ = ['CACHE_VERSION', 'DATASETS', 'ImageArrays', 'array_identity', 'load_digits', 'cache_dir', 'file_digest',
-           'files_digest', 'cached', 'read_idx', 'load_idx_folder', 'cifar_python_kind', 'load_cifar_python',
-           'save_cifar_python', 'folder_classes', 'decode_images', 'load_image_folder', 'save_image_folder',
-           'extract_archive', 'get_dataset']
+__all__ = ['CACHE_VERSION', 'DATASETS', 'DATASET_SHAPES', 'ImageArrays', 'array_identity', 'stratified_indices', 'load_digits',
+           'cache_dir', 'file_digest', 'files_digest', 'cached', 'read_idx', 'load_idx_folder', 'cifar_python_kind',
+           'load_cifar_python', 'save_cifar_python', 'folder_classes', 'decode_images', 'load_image_folder',
+           'save_image_folder', 'extract_archive', 'get_dataset']
 
 # %% ../nbs/00_data.ipynb #48f3948b
 class ImageArrays:
@@ -59,6 +59,20 @@ def array_identity(*ts)->str:
     return h.hexdigest()[:16]
 
 # %% ../nbs/00_data.ipynb #69f930ee
+def stratified_indices(y:torch.Tensor, # Class labels `(N,)` of the items to draw from
+                       n:int, # How many to draw: at least `c`; `n >= N` gives all of them
+                       seed:int=0, # Seed of the draw
+                       c:int=None, # Number of classes (default: the distinct labels of `y`)
+                      )->np.ndarray:
+    "Sorted positions of a class-stratified draw of `n` of `y`'s items: each class keeps its share (scikit-learn's `train_test_split`)"
+    c = len(np.unique(np.asarray(y))) if c is None else c
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n<c:
+        raise ValueError(f"subset must be an integer >= {c} (one per class), got {n!r}")
+    if n>=len(y): return np.arange(len(y))
+    from sklearn.model_selection import train_test_split
+    idx,_ = train_test_split(np.arange(len(y)), train_size=int(n), stratify=np.asarray(y), random_state=seed)
+    return np.sort(idx)
+
 @patch
 def subset(self:ImageArrays,
            n:int, # Number of training images to keep
@@ -66,14 +80,10 @@ def subset(self:ImageArrays,
           )->ImageArrays:
     "A class-stratified subset of `n` training images (the test set is kept whole)"
     if n is None: return self
-    N = len(self.y_train)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n<self.c:
-        raise ValueError(f"subset must be an integer >= {self.c} (one per class), got {n!r}")
+    idx, N = stratified_indices(self.y_train, n, seed, c=self.c), len(self.y_train)
     if n>N: raise ValueError(f"subset={n} is larger than the {N:,} training images of {self.name}: use at most {N}")
     if n==N: return self
-    from sklearn.model_selection import train_test_split
-    idx,_ = train_test_split(np.arange(N), train_size=int(n), stratify=self.y_train.numpy(), random_state=seed)
-    idx = torch.from_numpy(np.sort(idx))
+    idx = torch.from_numpy(idx)
     return ImageArrays(self.x_train[idx], self.y_train[idx], self.x_test, self.y_test, self.classes, self.name, source=self.source,
                        order=self.order, index=idx if self.index is None else self.index[idx])
 
@@ -429,6 +439,7 @@ def extract_archive(fn:Path, # A `.tgz`, `.tar.gz`, `.tar` or `.zip` archive
 
 # %% ../nbs/00_data.ipynb #cd54f4ba
 DATASETS = ('digits', 'mnist', 'cifar10', 'cifar100', 'cifar100_coarse')
+DATASET_SHAPES = dict(digits=(1,8,8), mnist=(1,28,28), cifar10=(3,32,32)) # the stored images of the named datasets, `(C, H, W)`
 _URLS = dict(mnist='MNIST', cifar10='CIFAR', cifar100='CIFAR_100', cifar100_coarse='CIFAR_100') # fastai's `URLs` names
 
 def _archive(p:Path): return p.is_file() and (tarfile.is_tarfile(p) or zipfile.is_zipfile(p))

@@ -20,7 +20,8 @@ from fastai.torch_core import TensorImage, TensorCategory, set_seed, default_dev
 from fastai.vision.augment import RandTransform
 from fasttransform import Transform
 from fastai.data.transforms import image_extensions
-from .loaders import Take, BatchCrop
+from .data import stratified_indices
+from .loaders import Take, BatchCrop, parse_augments
 from .experiments import spec, _run
 from .learner import rethink_learner
 from .sweep import register_dataset
@@ -103,10 +104,7 @@ class ImageNetIndex:
               )->ImageNetIndex:
         "A class-stratified subset of `n` training images (the test set is kept whole)"
         if n is None or n>=len(self.y_train): return self
-        if not isinstance(n, (int, np.integer)) or n<self.c: raise ValueError(f"subset must be an integer >= {self.c} (one per class), got {n!r}")
-        from sklearn.model_selection import train_test_split
-        idx,_ = train_test_split(np.arange(len(self.y_train)), train_size=int(n), stratify=self.y_train.numpy(), random_state=seed)
-        idx = np.sort(idx)
+        idx = stratified_indices(self.y_train, n, seed, c=self.c)
         res = object.__new__(type(self)); res.__dict__.update(self.__dict__)
         res.files_train, res.y_train = self.files_train[idx], self.y_train[torch.from_numpy(idx)]
         res.identity = hashlib.sha256(f'{self.identity}:subset{n}:seed{seed}'.encode()).hexdigest()[:16]
@@ -247,9 +245,7 @@ def imagenet_batch_tfms(size:int=299, # Side of the images the model sees
                         augment=None, # Any of `IMAGENET_AUGMENTATIONS` ('crop', 'flip'), as a list or 'crop,flip'
                        )->list:
     "Batch transforms: to float, the augmentation (training set), the centre crop, ImageNet normalization"
-    augs = tuple(a.strip() for a in (augment.replace('+',',').split(',') if isinstance(augment, str) else augment or ()) if a.strip())
-    bad = [a for a in augs if a not in IMAGENET_AUGMENTATIONS]
-    if bad: raise ValueError(f"unknown augmentation {bad[0]!r}: use any of {', '.join(IMAGENET_AUGMENTATIONS)}")
+    augs = parse_augments(augment, IMAGENET_AUGMENTATIONS)
     tfms = [IntToFloatTensor()]
     if augs: tfms.append(BatchRandomResizedCrop(size, crop='crop' in augs, flip='flip' in augs))
     return tfms + [BatchCrop(size), Normalize.from_stats(*imagenet_stats)]

@@ -20,8 +20,8 @@ from .data import ImageArrays, get_dataset
 from .randomize import randomize, Randomized
 
 # %% auto #0
-__all__ = ['AUGMENTATIONS', 'PREPROCESS', 'Take', 'TensorDL', 'BatchCrop', 'PerImageWhiten', 'paper_crop', 'batch_tfms',
-           'is_deterministic', 'Preprocessed', 'preprocess_once', 'randomized_block', 'randomized_dls']
+__all__ = ['AUGMENTATIONS', 'PREPROCESS', 'Take', 'TensorDL', 'BatchCrop', 'PerImageWhiten', 'parse_augments', 'paper_crop',
+           'batch_tfms', 'is_deterministic', 'Preprocessed', 'preprocess_once', 'randomized_block', 'randomized_dls']
 
 # %% ../nbs/02_loaders.ipynb #f9c58a14
 class Take(Transform):
@@ -109,12 +109,15 @@ class PerImageWhiten(Transform):
 # %% ../nbs/02_loaders.ipynb #6a20a75f
 AUGMENTATIONS = ('crop', 'flip_rotate')
 
-def _augments(augment)->tuple:
+def parse_augments(augment, # None, False, a list of names, or a string of names joined by ',' or '+'
+                   allowed:tuple=AUGMENTATIONS, # The names this pipeline knows
+                  )->tuple:
+    "The augmentations `augment` names, as a tuple of `allowed` names (a `ValueError` naming the first unknown one)"
     if augment is None or augment is False: return ()
     augs = tuple(augment.replace('+',',').split(',')) if isinstance(augment, str) else tuple(augment)
     augs = tuple(a.strip() for a in augs if a.strip())
-    bad = [a for a in augs if a not in AUGMENTATIONS]
-    if bad: raise ValueError(f"unknown augmentation {bad[0]!r}: use any of {', '.join(AUGMENTATIONS)}")
+    bad = [a for a in augs if a not in allowed]
+    if bad: raise ValueError(f"unknown augmentation {bad[0]!r}: use any of {', '.join(allowed)}")
     return augs
 
 def paper_crop(shape, # `(C, H, W)` of the stored images
@@ -130,7 +133,7 @@ def batch_tfms(shape:tuple, # `(C, H, W)` of the stored images
                max_rotate:float=10., # Largest rotation (degrees) for 'flip_rotate': every image turns by an angle uniform in +-max_rotate
               )->list:
     "The batch transforms of the paper's preprocessing and augmentations"
-    augs = _augments(augment)
+    augs = parse_augments(augment)
     if crop=='auto': crop = paper_crop(shape)
     if 'crop' in augs and crop is None:
         raise ValueError(f"augment='crop' needs a crop size smaller than the images ({shape[1]}x{shape[2]}): pass crop=")

@@ -6,7 +6,7 @@ Docs: https://rethink-fastai.github.io/rethink_fastai/theory.html.md"""
 
 # %% ../nbs/10_theory.ipynb #0a60ecda
 from __future__ import annotations
-import copy, math, os, resource, tempfile, time, warnings
+import copy, math, os, resource, sys, tempfile, time, warnings
 import numpy as np, pandas as pd, torch
 from torch import nn
 from fastcore.all import *
@@ -21,9 +21,10 @@ __all__ = ['LABELS', 'SOLVERS', 'PAPER_KERNELS', 'FEATURES', 'peak_mem_gb', 'pix
            'random_conv_features', 'median_gamma', 'kernel_report']
 
 # %% ../nbs/10_theory.ipynb #5afef2e0
-def peak_mem_gb()->float:
-    "Peak resident memory of this process so far, in GB (`ru_maxrss`, KB on Linux)"
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/2**20
+def peak_mem_gb(who:int=resource.RUSAGE_SELF, # `resource.RUSAGE_SELF` (this process) or `RUSAGE_CHILDREN` (its largest finished child)
+               )->float:
+    "Peak resident memory so far of this process (or of its largest finished child), in GB (`ru_maxrss`: KB on Linux, bytes on macOS)"
+    return resource.getrusage(who).ru_maxrss / (2**30 if sys.platform=='darwin' else 2**20)
 
 def pixels(x:torch.Tensor, # `uint8` images `(N, C, H, W)`
           )->torch.Tensor:
