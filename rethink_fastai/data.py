@@ -18,10 +18,10 @@ from fastai.data.external import URLs, untar_data, fastai_path
 from fastai.data.transforms import image_extensions
 
 # %% auto #0
-__all__ = ['CACHE_VERSION', 'DATASETS', 'ImageArrays', 'array_identity', 'load_digits', 'cache_dir', 'file_digest',
-           'files_digest', 'cached', 'read_idx', 'load_idx_folder', 'cifar_python_kind', 'load_cifar_python',
-           'save_cifar_python', 'folder_classes', 'decode_images', 'load_image_folder', 'save_image_folder',
-           'extract_archive', 'get_dataset']
+__all__ = ['CACHE_VERSION', 'DATASETS', 'DATASET_SHAPES', 'ImageArrays', 'array_identity', 'stratified_indices', 'load_digits',
+           'cache_dir', 'file_digest', 'files_digest', 'cached', 'read_idx', 'load_idx_folder', 'cifar_python_kind',
+           'load_cifar_python', 'save_cifar_python', 'folder_classes', 'decode_images', 'load_image_folder',
+           'save_image_folder', 'extract_archive', 'get_dataset']
 
 # %% ../nbs/00_data.ipynb #48f3948b
 class ImageArrays:
@@ -59,6 +59,20 @@ def array_identity(*ts)->str:
     return h.hexdigest()[:16]
 
 # %% ../nbs/00_data.ipynb #69f930ee
+def stratified_indices(y:torch.Tensor, # Class labels `(N,)` of the items to draw from
+                       n:int, # How many to draw: at least `c`; `n >= N` gives all of them
+                       seed:int=0, # Seed of the draw
+                       c:int=None, # Number of classes (default: the distinct labels of `y`)
+                      )->np.ndarray:
+    "Sorted positions of a class-stratified draw of `n` of `y`'s items: each class keeps its share (scikit-learn's `train_test_split`)"
+    c = len(np.unique(np.asarray(y))) if c is None else c
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n<c:
+        raise ValueError(f"subset must be an integer >= {c} (one per class), got {n!r}")
+    if n>=len(y): return np.arange(len(y))
+    from sklearn.model_selection import train_test_split
+    idx,_ = train_test_split(np.arange(len(y)), train_size=int(n), stratify=np.asarray(y), random_state=seed)
+    return np.sort(idx)
+
 @patch
 def subset(self:ImageArrays,
            n:int, # Number of training images to keep
@@ -66,14 +80,10 @@ def subset(self:ImageArrays,
           )->ImageArrays:
     "A class-stratified subset of `n` training images (the test set is kept whole)"
     if n is None: return self
-    N = len(self.y_train)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n<self.c:
-        raise ValueError(f"subset must be an integer >= {self.c} (one per class), got {n!r}")
+    idx, N = stratified_indices(self.y_train, n, seed, c=self.c), len(self.y_train)
     if n>N: raise ValueError(f"subset={n} is larger than the {N:,} training images of {self.name}: use at most {N}")
     if n==N: return self
-    from sklearn.model_selection import train_test_split
-    idx,_ = train_test_split(np.arange(N), train_size=int(n), stratify=self.y_train.numpy(), random_state=seed)
-    idx = torch.from_numpy(np.sort(idx))
+    idx = torch.from_numpy(idx)
     return ImageArrays(self.x_train[idx], self.y_train[idx], self.x_test, self.y_test, self.classes, self.name, source=self.source,
                        order=self.order, index=idx if self.index is None else self.index[idx])
 
@@ -121,7 +131,8 @@ def _hash_files(files, h=None):
             while b := f.read(1<<20): h.update(b)
     return h.hexdigest()
 
-def file_digest(fn:Path)->str:
+def file_digest(fn:Path, # The file to hash
+               )->str:
     "sha256 of a file's content (computed once for each state of the file)"
     return _memo_digest(_stamp(fn), lambda: _hash_files([fn]))
 
@@ -158,7 +169,8 @@ _cache_errors = (zipfile.BadZipFile, EOFError, ValueError, KeyError, OSError) # 
 
 def cached(key:str, # Fingerprint of the source (its content digest and the decoding settings)
            make:callable, # Called to build the `ImageArrays` when the cache misses
-           cache:bool=True)->ImageArrays: # Read and write the cache
+           cache:bool=True, # Read and write the cache (False: always `make`, and save nothing)
+          )->ImageArrays:
     "Load `ImageArrays` for `key` from the cache, or `make` them and save them there"
     fn = cache_dir()/f"{hashlib.sha256(f'v{CACHE_VERSION}|{key}'.encode()).hexdigest()[:20]}.npz"
     if cache and fn.exists():
@@ -170,7 +182,8 @@ def cached(key:str, # Fingerprint of the source (its content digest and the deco
     return ds
 
 # %% ../nbs/00_data.ipynb #29c1dd64
-def read_idx(fn:Path)->np.ndarray:
+def read_idx(fn:Path, # An IDX file, `.gz` or not
+            )->np.ndarray:
     "Read one IDX file (LeCun's MNIST format), gzipped or not"
     fn = Path(fn)
     with (gzip.open if fn.suffix=='.gz' else open)(fn, 'rb') as f: raw = f.read()
@@ -193,7 +206,9 @@ def _find_idx(path:Path):
         res[k] = f
     return res
 
-def load_idx_folder(path:Path, name='mnist')->ImageArrays:
+def load_idx_folder(path:Path, # Folder holding the four IDX files (`.gz` or not)
+                    name='mnist', # Name of the dataset in its `ImageArrays`
+                   )->ImageArrays:
     "MNIST (or Fashion-MNIST) from a folder holding the four IDX files"
     fs = _find_idx(Path(path))
     if fs is None: raise FileNotFoundError(f"{path}: expected the four IDX files {list(_idx_names.values())} (optionally .gz)")
@@ -203,7 +218,8 @@ def load_idx_folder(path:Path, name='mnist')->ImageArrays:
                        [str(i) for i in range(10)], name, source=str(path))
 
 # %% ../nbs/00_data.ipynb #e9abee25
-def cifar_python_kind(path:Path)->str|None:
+def cifar_python_kind(path:Path, # Folder that may hold CIFAR's python batches
+                     )->str|None:
     "'cifar10' or 'cifar100' if `path` holds that python version's batches, else None"
     p = Path(path)
     if (p/'data_batch_1').is_file() and (p/'test_batch').is_file(): return 'cifar10'
@@ -399,7 +415,8 @@ def _find_layout(root:Path)->Path:
 
 _archive_errors = (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) # truncated gzip: EOFError; bad gzip: OSError
 
-def extract_archive(fn:Path)->Path:
+def extract_archive(fn:Path, # A `.tgz`, `.tar.gz`, `.tar` or `.zip` archive
+                   )->Path:
     "Extract a `.tgz`/`.tar.gz`/`.tar`/`.zip` once into the cache directory and return the folder with the data"
     fn = Path(fn)
     dest = cache_dir()/'extracted'/f"{fn.name.split('.')[0]}-{file_digest(fn)[:12]}"
@@ -422,6 +439,7 @@ def extract_archive(fn:Path)->Path:
 
 # %% ../nbs/00_data.ipynb #cd54f4ba
 DATASETS = ('digits', 'mnist', 'cifar10', 'cifar100', 'cifar100_coarse')
+DATASET_SHAPES = dict(digits=(1,8,8), mnist=(1,28,28), cifar10=(3,32,32)) # the stored images of the named datasets, `(C, H, W)`
 _URLS = dict(mnist='MNIST', cifar10='CIFAR', cifar100='CIFAR_100', cifar100_coarse='CIFAR_100') # fastai's `URLs` names
 
 def _archive(p:Path): return p.is_file() and (tarfile.is_tarfile(p) or zipfile.is_zipfile(p))

@@ -37,14 +37,17 @@ def comm_device()->torch.device:
     if dist.is_initialized() and dist.get_backend()=='nccl': return torch.device('cuda', torch.cuda.current_device())
     return torch.device('cpu')
 
-def broadcast(t:torch.Tensor, src:int=0)->torch.Tensor:
+def broadcast(t:torch.Tensor, # A tensor (the same shape on every rank)
+              src:int=0, # Rank whose `t` every rank receives
+             )->torch.Tensor:
     "`t` as rank `src` has it, on every rank (returned on `t`'s device)"
     if world()[1]<=1: return t
     c = t.to(comm_device()).contiguous()
     dist.broadcast(c, src)
     return c.to(t.device)
 
-def gather_cat(t:torch.Tensor)->torch.Tensor:
+def gather_cat(t:torch.Tensor, # This rank's tensor (same trailing dimensions on every rank)
+              )->torch.Tensor:
     "Concatenate every rank's `t` (first dimensions may differ) in rank order, on every rank"
     if world()[1]<=1: return t
     dev, dt = t.device, t.dtype
@@ -105,12 +108,17 @@ class ShardedDL(DistributedDL):
                                         self.rank, self.world_size, self.dl.drop_last)
         return self.local_idxs if isinstance(self.dl, TensorDL) else self.local_idxs.tolist()
     def sample(self): return self._DataLoader__idxs if isinstance(self.dl, TensorDL) else super().sample()
-    def create_batches(self, samps): return self.local.create_batches(samps)
-    def new(self, dataset=None, cls=None, **kwargs):
+    def create_batches(self, samps, # Item positions of one epoch, in order
+                      ): return self.local.create_batches(samps)
+    def new(self, dataset=None, # The new loader's dataset (None: this one's)
+            cls=None, # Class of the new inner loader (None: this one's)
+            **kwargs,
+           ):
         "A `ShardedDL` over `self.dl.new(...)` (a batch size is rounded up to a multiple of `world_size`)"
         if kwargs.get('bs'): kwargs['bs'] = math.ceil(kwargs['bs']/self.world_size)*self.world_size
         return ShardedDL(self.dl.new(dataset, cls, **kwargs), self.rank, self.world_size, check=False)
-    def gather(self, t:torch.Tensor)->torch.Tensor:
+    def gather(self, t:torch.Tensor, # Per-item values of this rank's last pass, in its order
+              )->torch.Tensor:
         "Per-item `t` of this rank's last pass (in its order) -> the whole dataset's, in the dataset's order, on every rank"
         pos, vals = gather_cat(self.local_idxs.to(t.device)), gather_cat(t)
         out = torch.empty((self.n, *t.shape[1:]), dtype=t.dtype, device=t.device)
@@ -135,7 +143,8 @@ class DistributedRecorder(ConvergenceRecorder):
     @property
     def name(self): return 'convergence_recorder' # `learn.convergence_recorder`, as the budget and `fit_memorize` expect
 
-    def evaluate(self, dl)->tuple:
+    def evaluate(self, dl, # Loader to evaluate: a `ShardedDL` (each rank its shard) or a plain one
+                )->tuple:
         "Per-example losses and predicted classes on all of `dl` (gathered over ranks), in `eval` mode, on the CPU"
         losses, preds, hits = [], [], []
         for p, yb in self.eval_batches(dl, getattr(self.model, 'module', self.model)): # not the DDP wrapper: no collective per batch
@@ -206,7 +215,8 @@ class DistributedRecorder(ConvergenceRecorder):
         super().ensure_test()
         for k in self.topk: self.history[-1][f'test_top{k}'] = self._test_hits[:, :k].any(1).float().mean().item()
 
-    def summary(self, max_examples:int=60_000)->dict:
+    def summary(self, max_examples:int=60_000, # Keep per-example lists only up to this many training examples
+               )->dict:
         res = super().summary(max_examples)
         last = self.history[-1] if self.history else {}
         for k in self.topk: res[f'train_top{k}'], res[f'test_top{k}'] = last.get(f'train_top{k}'), last.get(f'test_top{k}')
@@ -227,7 +237,8 @@ def use_recorder(learn, # A learner from `rethink_learner`
     return rec
 
 # %% ../nbs/13_distributed.ipynb #e383dba7
-def convert_sync_bn(model:nn.Module)->nn.Module:
+def convert_sync_bn(model:nn.Module, # The model, converted in place
+                   )->nn.Module:
     "`model` with every BatchNorm a `SyncBatchNorm`, keeping `BatchNormShift`'s learnable shift"
     if isinstance(model, BatchNormShift):
         m = nn.SyncBatchNorm(model.num_features, model.eps, model.momentum, affine=False, track_running_stats=model.track_running_stats)
@@ -243,7 +254,8 @@ def convert_sync_bn(model:nn.Module)->nn.Module:
 class DistributedRun(Callback):
     "Keep the ranks of a data-parallel run in step: loss shares of a short batch, the seconds budget, rank-0 checkpoints"
     order = 56.5 # after `Checkpoint` (56) restores random states, before `FitBudget` (57) decides to stop
-    def __init__(self, seed:int=0): self.seed, self.seconds, self.budget = seed, None, None
+    def __init__(self, seed:int=0, # The run's seed: ranks other than 0 reseed from it, their rank and the epoch, so their random draws differ
+                ): self.seed, self.seconds, self.budget = seed, None, None
     def before_fit(self):
         rank, ws = world()
         m = self.learn.model # DDP's weights are 'module.'-prefixed: checkpoints keep the model's own, to resume anywhere
@@ -292,7 +304,8 @@ def distributed(learn, # A learner from `rethink_learner`, built in every proces
         learn.dls.loaders = old; learn.remove_cb(run)
 
 # %% ../nbs/13_distributed.ipynb #421e7517
-def init_distributed(device=None)->torch.device:
+def init_distributed(device=None, # Device asked for ('cpu' for gloo on the CPUs; None: a GPU if there is one)
+                    )->torch.device:
     "Join the launched job (Accelerate's `PartialState`: gloo on CPUs, NCCL on GPUs); this process's device"
     from accelerate import PartialState
     cpu = (device is not None and torch.device(device).type=='cpu') or not torch.cuda.is_available()
@@ -357,7 +370,12 @@ def launch_cmd(args:list, # The program and its arguments, e.g. `['rethink', 'ru
     if not cpu: cmd += ['--gpu_ids', 'all']
     return cmd + prog
 
-def launch(args:list, procs:int, cpu:bool=False, env:dict=None, **kwargs)->int:
+def launch(args:list, # The program and its arguments, as for `launch_cmd`
+           procs:int, # Processes: one per GPU
+           cpu:bool=False, # Train on the CPU over gloo (each process with `OMP_NUM_THREADS=1` unless `env` says otherwise)
+           env:dict=None, # Environment variables added to this process's for the job
+           **kwargs,
+          )->int:
     "Run `launch_cmd(args, procs, cpu, ...)` and wait for it; its exit status"
     e = dict(os.environ, **(env or {}))
     if cpu: e.setdefault('OMP_NUM_THREADS', '1')

@@ -120,7 +120,8 @@ def fig2b(archs=('inception_small','inception_small_nobn'), # Architectures to r
     return [_run(a) for a in archs]
 
 @spec
-def table4(archs=('inception_small','alexnet_small','mlp3x512','mlp1x512')):
+def table4(archs=('inception_small','alexnet_small','mlp3x512','mlp1x512'), # Architectures (of `PAPER_TABLE4`'s)
+          ):
     "Appendix E (Table 4): random labels with one regularizer on: weight decay, random crop, flips and rotations"
     s = PAPER_TABLE4_SETTINGS
     regs = dict(weight_decay=dict(wd=WEIGHT_DECAY), random_crop=dict(augment='crop', gamma=s['gamma']),

@@ -20,7 +20,8 @@ from fastai.torch_core import TensorImage, TensorCategory, set_seed, default_dev
 from fastai.vision.augment import RandTransform
 from fasttransform import Transform
 from fastai.data.transforms import image_extensions
-from .loaders import Take, BatchCrop
+from .data import stratified_indices
+from .loaders import Take, BatchCrop, parse_augments
 from .experiments import spec, _run
 from .learner import rethink_learner
 from .sweep import register_dataset
@@ -98,13 +99,12 @@ class ImageNetIndex:
     def __repr__(self): return (f"{type(self).__name__}({self.name}: {len(self.files_train):,} train / {len(self.files_test):,} test "
                                 f"images, {self.c} classes, at {self.root})")
 
-    def subset(self, n:int, seed:int=0)->ImageNetIndex:
+    def subset(self, n:int, # Number of training images to keep (all of them if None or at least their number)
+               seed:int=0, # Seed of the draw
+              )->ImageNetIndex:
         "A class-stratified subset of `n` training images (the test set is kept whole)"
         if n is None or n>=len(self.y_train): return self
-        if not isinstance(n, (int, np.integer)) or n<self.c: raise ValueError(f"subset must be an integer >= {self.c} (one per class), got {n!r}")
-        from sklearn.model_selection import train_test_split
-        idx,_ = train_test_split(np.arange(len(self.y_train)), train_size=int(n), stratify=self.y_train.numpy(), random_state=seed)
-        idx = np.sort(idx)
+        idx = stratified_indices(self.y_train, n, seed, c=self.c)
         res = object.__new__(type(self)); res.__dict__.update(self.__dict__)
         res.files_train, res.y_train = self.files_train[idx], self.y_train[torch.from_numpy(idx)]
         res.identity = hashlib.sha256(f'{self.identity}:subset{n}:seed{seed}'.encode()).hexdigest()[:16]
@@ -113,13 +113,17 @@ class ImageNetIndex:
 @functools.lru_cache(maxsize=8)
 def _index(path:str, mtime:int)->ImageNetIndex: return ImageNetIndex(path)
 
-def imagenet_index(path:str|Path)->ImageNetIndex:
+def imagenet_index(path:str|Path, # The ILSVRC-2012 folder (or one above it)
+                  )->ImageNetIndex:
     "The `ImageNetIndex` of `path` (listed once per process while the folder is unchanged)"
     p = _find_root(Path(path).expanduser()).resolve()
     m = max((p/d).stat().st_mtime_ns for d in ('train', *_VAL_NAMES) if (p/d).exists())
     return _index(str(p), m)
 
-def imagenet_identity(data:str, subset:int=None, seed:int=0)->str:
+def imagenet_identity(data:str, # The ILSVRC-2012 folder
+                      subset:int=None, # Class-stratified subset of this many training images (None: all)
+                      seed:int=0, # Seed of the subset
+                     )->str:
     "The identity of the data a run on folder `data` trains on (its listing, and the subset drawn from it)"
     if data is None: raise ValueError("dataset='imagenet' needs data=PATH, the ILSVRC-2012 folder")
     ix = imagenet_index(data)
@@ -128,7 +132,13 @@ def imagenet_identity(data:str, subset:int=None, seed:int=0)->str:
 # %% ../nbs/14_imagenet.ipynb #5bef0ee0
 class IndexRandomized:
     "An `ImageNetIndex` under one of the paper's randomizations, kept as index-level tables"
-    def __init__(self, ix:ImageNetIndex, randomization:str, corruption:float, seed:int, y_train, mask):
+    def __init__(self, ix:ImageNetIndex, # The clean index the randomization was applied to
+                 randomization:str, # One of `RANDOMIZATIONS`
+                 corruption:float, # The label-corruption probability p (0 if none)
+                 seed:int, # Seed it was drawn from
+                 y_train, # Training labels after the randomization
+                 mask, # `bool` `(N,)`: which training labels were changed
+                ):
         store_attr('randomization,corruption,seed,mask,y_train')
         self.index, self.y_clean, self.y_test = ix, ix.y_train, ix.y_test
         self.classes, self.name, self.identity, self.source = ix.classes, ix.name, ix.identity, ix.source
@@ -235,9 +245,7 @@ def imagenet_batch_tfms(size:int=299, # Side of the images the model sees
                         augment=None, # Any of `IMAGENET_AUGMENTATIONS` ('crop', 'flip'), as a list or 'crop,flip'
                        )->list:
     "Batch transforms: to float, the augmentation (training set), the centre crop, ImageNet normalization"
-    augs = tuple(a.strip() for a in (augment.replace('+',',').split(',') if isinstance(augment, str) else augment or ()) if a.strip())
-    bad = [a for a in augs if a not in IMAGENET_AUGMENTATIONS]
-    if bad: raise ValueError(f"unknown augmentation {bad[0]!r}: use any of {', '.join(IMAGENET_AUGMENTATIONS)}")
+    augs = parse_augments(augment, IMAGENET_AUGMENTATIONS)
     tfms = [IntToFloatTensor()]
     if augs: tfms.append(BatchRandomResizedCrop(size, crop='crop' in augs, flip='flip' in augs))
     return tfms + [BatchCrop(size), Normalize.from_stats(*imagenet_stats)]

@@ -20,8 +20,8 @@ from .data import ImageArrays, get_dataset
 from .randomize import randomize, Randomized
 
 # %% auto #0
-__all__ = ['AUGMENTATIONS', 'PREPROCESS', 'Take', 'TensorDL', 'BatchCrop', 'PerImageWhiten', 'paper_crop', 'batch_tfms',
-           'is_deterministic', 'Preprocessed', 'preprocess_once', 'randomized_block', 'randomized_dls']
+__all__ = ['AUGMENTATIONS', 'PREPROCESS', 'Take', 'TensorDL', 'BatchCrop', 'PerImageWhiten', 'parse_augments', 'paper_crop',
+           'batch_tfms', 'is_deterministic', 'Preprocessed', 'preprocess_once', 'randomized_block', 'randomized_dls']
 
 # %% ../nbs/02_loaders.ipynb #f9c58a14
 class Take(Transform):
@@ -34,13 +34,19 @@ class Take(Transform):
         store_attr('t,cast')
         if vocab is not None: self.vocab = CategoryMap(list(vocab), sort=False)
     def encodes(self, i): return self.cast(self.t[i])
-    def take_batch(self, idxs:torch.Tensor): return self.cast(self.t[idxs])
+    def take_batch(self, idxs:torch.Tensor, # Item indices of one batch
+                  ): return self.cast(self.t[idxs])
     def decodes(self, o:TensorCategory): return Category(self.vocab[o]) if hasattr(self, 'vocab') else o
 
 # %% ../nbs/02_loaders.ipynb #6a45bdf4
 class TensorDL(TfmdDL):
     "A `TfmdDL` over a `Datasets` whose getters are `Take`s: batches are built by indexing whole tensors"
-    def __init__(self, dataset=None, bs:int=64, shuffle:bool=False, num_workers:int=0, **kwargs):
+    def __init__(self, dataset=None, # A fastai `Datasets` whose getters are `Take` transforms (`randomized_block`)
+                 bs:int=64, # Batch size
+                 shuffle:bool=False, # Shuffle the items every epoch
+                 num_workers:int=0, # Ignored: batches are built in this process by indexing (always 0)
+                 **kwargs,
+                ):
         takes = [first(tl.tfms.fs, risinstance(Take)) for tl in dataset.tls]
         if not all(takes): raise TypeError("TensorDL needs a Datasets whose getters are `Take` transforms (see `randomized_block`)")
         self.takes, self.item_idx = takes, torch.as_tensor(list(dataset.items), dtype=torch.long)
@@ -52,7 +58,8 @@ class TensorDL(TfmdDL):
         for t in self.takes: t.t = t.t.to(device)   # shared by the train and valid loaders: moved once
         self.item_idx = self.item_idx.to(device)
 
-    def to(self, device): super().to(device); self._move(self.device); return self
+    def to(self, device, # Device the tensors and batches move to
+          ): super().to(device); self._move(self.device); return self
 
     def get_idxs(self):
         if not self.shuffle: return torch.arange(self.n)
@@ -60,7 +67,8 @@ class TensorDL(TfmdDL):
 
     def sample(self): return self._DataLoader__idxs
 
-    def create_batches(self, samps):
+    def create_batches(self, samps, # Item positions of one epoch, in order
+                      ):
         for b in samps.to(self.item_idx.device).split(self.bs):
             if self.drop_last and len(b)<self.bs: return
             gi = self.item_idx[b]
@@ -74,7 +82,9 @@ class BatchCrop(RandTransform):
         size:int=28, # Side of the square crop
         random:bool=False, # Random offsets on the training set (the paper's "random crop"); centred otherwise
     ): super().__init__(); store_attr()
-    def before_call(self, b, split_idx): self.rand = self.random and split_idx==0
+    def before_call(self, b, # The batch
+                    split_idx, # 0 on the training set (random offsets), 1 on the validation set (centred)
+                   ): self.rand = self.random and split_idx==0
     def encodes(self, x:TensorImage):
         n,c,h,w = x.shape; s = self.size
         if s>h or s>w: raise ValueError(f"crop size {s} is larger than the images ({h}x{w})")
@@ -99,15 +109,19 @@ class PerImageWhiten(Transform):
 # %% ../nbs/02_loaders.ipynb #6a20a75f
 AUGMENTATIONS = ('crop', 'flip_rotate')
 
-def _augments(augment)->tuple:
+def parse_augments(augment, # None, False, a list of names, or a string of names joined by ',' or '+'
+                   allowed:tuple=AUGMENTATIONS, # The names this pipeline knows
+                  )->tuple:
+    "The augmentations `augment` names, as a tuple of `allowed` names (a `ValueError` naming the first unknown one)"
     if augment is None or augment is False: return ()
     augs = tuple(augment.replace('+',',').split(',')) if isinstance(augment, str) else tuple(augment)
     augs = tuple(a.strip() for a in augs if a.strip())
-    bad = [a for a in augs if a not in AUGMENTATIONS]
-    if bad: raise ValueError(f"unknown augmentation {bad[0]!r}: use any of {', '.join(AUGMENTATIONS)}")
+    bad = [a for a in augs if a not in allowed]
+    if bad: raise ValueError(f"unknown augmentation {bad[0]!r}: use any of {', '.join(allowed)}")
     return augs
 
-def paper_crop(shape)->int|None:
+def paper_crop(shape, # `(C, H, W)` of the stored images
+              )->int|None:
     "The paper's centre crop for images of `shape` `(C, H, W)`: 28 for CIFAR-10's 32x32, none otherwise"
     return 28 if tuple(shape[1:])==(32,32) else None
 
@@ -119,7 +133,7 @@ def batch_tfms(shape:tuple, # `(C, H, W)` of the stored images
                max_rotate:float=10., # Largest rotation (degrees) for 'flip_rotate': every image turns by an angle uniform in +-max_rotate
               )->list:
     "The batch transforms of the paper's preprocessing and augmentations"
-    augs = _augments(augment)
+    augs = parse_augments(augment)
     if crop=='auto': crop = paper_crop(shape)
     if 'crop' in augs and crop is None:
         raise ValueError(f"augment='crop' needs a crop size smaller than the images ({shape[1]}x{shape[2]}): pass crop=")

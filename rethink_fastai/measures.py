@@ -25,12 +25,14 @@ __all__ = ['QUANTILES', 'MEASURES', 'weight_matrices', 'norm_measures', 'path_no
            'measures_markdown', 'measures_report']
 
 # %% ../nbs/17_measures.ipynb #f54a7c08
-def weight_matrices(model:nn.Module)->list:
+def weight_matrices(model:nn.Module, # The trained model
+                   )->list:
     "The weights of `model`'s linear and convolution layers, in module order, as float64 matrices `(out, in x kernel)`"
     return [m.weight.detach().double().cpu().flatten(1) for m in model.modules()
             if isinstance(m, (nn.Linear, nn.modules.conv._ConvNd))]
 
-def norm_measures(model:nn.Module)->dict:
+def norm_measures(model:nn.Module, # The trained model
+                 )->dict:
     "Jiang et al.'s norm measures: log product and log sum of squared Frobenius and spectral norms, Frobenius over spectral, parameter norm"
     Ws = weight_matrices(model); d = len(Ws)
     fro2 = torch.stack([W.pow(2).sum() for W in Ws])
@@ -59,11 +61,13 @@ def dist_init(model:nn.Module, # The network
     "L2 distance of `model`'s parameters from `init`"
     return math.sqrt(sum((p.detach().double()-init[n].to(p.device).double()).pow(2).sum().item() for n,p in model.named_parameters()))
 
-def init_params(model:nn.Module)->dict:
+def init_params(model:nn.Module, # The model at initialization
+               )->dict:
     "A copy of `model`'s parameters (on the CPU), to measure the distance travelled from"
     return {n: p.detach().cpu().clone() for n,p in model.named_parameters()}
 
-def log_spectral_complexity(model:nn.Module)->float:
+def log_spectral_complexity(model:nn.Module, # The trained model
+                           )->float:
     "Log of Bartlett et al.'s spectral complexity of the weight matrices (reference matrices zero)"
     Ws = weight_matrices(model)
     spec = torch.stack([torch.linalg.matrix_norm(W, 2) for W in Ws])
@@ -275,7 +279,9 @@ def plot_measures(df:pd.DataFrame, # `measures_df(...)`
     axs.flat[len(ms)].legend(*axs.flat[0].get_legend_handles_labels(), fontsize=7, loc='center')
     return _save(fig, fn, caption)
 
-def measures_markdown(df:pd.DataFrame, caption:str='')->str:
+def measures_markdown(df:pd.DataFrame, # Finished runs, as `spec_results` returns them
+                      caption:str='', # Text added under the table
+                     )->str:
     "Kendall's tau of each measure with the gap, overall and per architecture, with Jiang et al.'s definitions"
     tk = kendall_taus(df)
     n = tk.attrs['n']

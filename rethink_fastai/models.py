@@ -17,10 +17,10 @@ from fastai.layers import LinBnDrop
 from fastai.callback.hook import hook_outputs
 
 # %% auto #0
-__all__ = ['mlp1x512', 'mlp3x512', 'PAPER_ARCHS', 'PAPER_PARAMS', 'PAPER_LR', 'TIMM_COMMON', 'DATASET_SHAPES', 'BatchNormShift',
-           'ConvModule', 'Branches', 'InceptionModule', 'Downsample', 'InceptionSmall', 'AlexNetSmall', 'MLP',
-           'register_model', 'list_models', 'inception_small', 'inception_small_nobn', 'alexnet_small', 'mlp',
-           'timm_model', 'rethink_model', 'n_params', 'model_summary', 'model_table', 'input_shape']
+__all__ = ['mlp1x512', 'mlp3x512', 'PAPER_ARCHS', 'PAPER_PARAMS', 'PAPER_LR', 'TIMM_COMMON', 'BatchNormShift', 'ConvModule',
+           'Branches', 'InceptionModule', 'Downsample', 'InceptionSmall', 'AlexNetSmall', 'MLP', 'register_model',
+           'list_models', 'inception_small', 'inception_small_nobn', 'alexnet_small', 'mlp', 'timm_model',
+           'rethink_model', 'n_params', 'model_summary', 'model_table', 'input_shape']
 
 # %% ../nbs/03_models.ipynb #1321db10
 class BatchNormShift(nn.BatchNorm2d):
@@ -278,7 +278,7 @@ def model_table(shape:tuple=(3,28,28), # One image of the data, `(C, H, W)`
     return pd.DataFrame(rows, columns=['arch', 'source', 'n_params', 'paper']).astype({'paper': 'Int64'})
 
 # %% ../nbs/03_models.ipynb #0f3f869c
-DATASET_SHAPES = dict(digits=(1,8,8), mnist=(1,28,28), cifar10=(3,32,32)) # the stored images of the named datasets, `(C, H, W)`
+from .data import DATASET_SHAPES
 
 def input_shape(dataset:str, # A named dataset (`DATASET_SHAPES`) or a path
                 data:str=None, # Local folder or archive holding the dataset (then its images are read for the shape)

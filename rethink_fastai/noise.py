@@ -39,7 +39,8 @@ def double_descent(widths=DD_WIDTHS, # Hidden widths W of `mlp1xW`
 # %% ../nbs/18_noise.ipynb #75077be6
 def _width(arch:str)->int: return int(str(arch).rsplit('x', 1)[-1])
 
-def dd_frame(df:pd.DataFrame)->pd.DataFrame:
+def dd_frame(df:pd.DataFrame, # Finished `double_descent` runs
+            )->pd.DataFrame:
     "Finished `double_descent` runs as width, noise p, final train and test error (means over seeds, and seed counts)"
     d = pd.DataFrame(dict(width=df.arch.map(_width), p=df.corruption.fillna(0.).astype(float),
                           train_error=1-df.train_acc.astype(float), test_error=1-df.test_acc.astype(float)))
@@ -60,7 +61,11 @@ def dd_peaks(df:pd.DataFrame, # Finished `double_descent` runs
     return pd.DataFrame(rows)
 
 # %% ../nbs/18_noise.ipynb #021ea827
-def plot_double_descent(df, fn=None, caption='', ax=None):
+def plot_double_descent(df, # Finished `double_descent` runs
+                        fn=None, # Save the figure to this file (None: do not save)
+                        caption='', # Text printed under the figure
+                        ax=None, # Draw the width-wise plot on this matplotlib axis instead of a new figure (then no epoch-wise plot, and nothing is saved)
+                       ):
     "Test error (solid) and train error (dotted) at the end of training against width, one colour per noise level; and, epoch-wise, test error of the widest model"
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -80,7 +85,9 @@ def plot_double_descent(df, fn=None, caption='', ax=None):
         axs[1].legend(fontsize=7)
     return _save(fig, fn, caption)
 
-def double_descent_markdown(df, caption='')->str:
+def double_descent_markdown(df, # Finished `double_descent` runs
+                            caption='', # Text added under the table
+                           )->str:
     "Test and train error (%) against width at each noise level, and where each curve peaks (if it does)"
     d = dd_frame(df)
     t = d.pivot(index='width', columns='p', values='test_error').mul(100).round(2)
@@ -173,7 +180,8 @@ def _fz_arrays(records):
     if len({r['corrupted'] for r in rs})>1: raise ValueError("the records disagree on the corrupted labels: they come from different noise seeds")
     return A, C, T, _unbits(rs[0]['corrupted'])
 
-def fz_scores(records)->pd.DataFrame:
+def fz_scores(records, # The `fz_memorization` runs' records, or their `spec_results` frame
+             )->pd.DataFrame:
     "Per training example: P(correct | in training), P(correct | held out), `mem` (their difference), how many models held it out, corrupted"
     A, C, _, cor = _fz_arrays(records)
     n_in, n_out = A.sum(0), (~A).sum(0)
@@ -181,13 +189,15 @@ def fz_scores(records)->pd.DataFrame:
     p_out = np.where(n_out>0, (~A&C).sum(0)/np.maximum(n_out,1), np.nan)
     return pd.DataFrame(dict(p_in=p_in, p_out=p_out, mem=p_in-p_out, n_in=n_in, n_out=n_out, corrupted=cor))
 
-def fz_influence(records)->np.ndarray:
+def fz_influence(records, # The `fz_memorization` runs' records, or their `spec_results` frame
+                )->np.ndarray:
     "`infl[i, j]` = P(correct on test j | training example i in) - P(correct on test j | i held out), `(n, n_test)`"
     A, _, T, _ = _fz_arrays(records)
     A, T = A.astype(np.float64), T.astype(np.float64)
     return (A.T@T)/np.maximum(A.sum(0), 1)[:,None] - ((1-A).T@T)/np.maximum((1-A).sum(0), 1)[:,None]
 
-def fz_summary(scores:pd.DataFrame)->dict:
+def fz_summary(scores:pd.DataFrame, # `fz_scores`' frame
+              )->dict:
     "Mean `mem` of corrupted and clean examples, how many of each score above 0.5, and the AUC of `mem` for telling them apart"
     s = scores.dropna(subset=['mem'])
     c, k = s.mem[s.corrupted].to_numpy(), s.mem[~s.corrupted].to_numpy()
@@ -197,7 +207,11 @@ def fz_summary(scores:pd.DataFrame)->dict:
                 high_clean=float((k>0.5).mean()), auc=auc)
 
 # %% ../nbs/18_noise.ipynb #7ded3e9a
-def plot_fz_memorization(df, fn=None, caption='', ax=None):
+def plot_fz_memorization(df, # Finished `fz_memorization` runs (records or their `spec_results` frame)
+                         fn=None, # Save the figure to this file (None: do not save)
+                         caption='', # Text printed under the figure
+                         ax=None, # Draw on this matplotlib axis instead of a new figure (then nothing is saved)
+                        ):
     "Histograms of the memorization score of corrupted and clean training examples"
     fig, ax = _ax(ax, f'Memorization estimates (Feldman & Zhang), {len(df)} models')
     s = fz_scores(df).dropna(subset=['mem'])
@@ -207,7 +221,9 @@ def plot_fz_memorization(df, fn=None, caption='', ax=None):
     ax.set_xlabel('mem(i) = P(correct | in) - P(correct | held out)'); ax.set_ylabel('density'); ax.legend(fontsize=8)
     return _save(fig, fn, caption)
 
-def fz_memorization_markdown(df, caption='')->str:
+def fz_memorization_markdown(df, # Finished `fz_memorization` runs (records or their `spec_results` frame)
+                             caption='', # Text added under the table
+                            )->str:
     "Memorization scores of corrupted against clean examples"
     m = fz_summary(fz_scores(df))
     f = lambda v: '-' if v is None else f'{v:.3f}'

@@ -26,14 +26,17 @@ LABEL_RANDOMIZATIONS = ('true_labels', 'partial_labels', 'random_labels') + NOIS
 PIXEL_RANDOMIZATIONS = ('shuffled_pixels', 'random_pixels', 'gaussian')
 
 # %% ../nbs/01_randomize.ipynb #ff1a95c4
-def check_seed(seed)->int:
+def check_seed(seed, # The seed to check: a non-negative integer
+              )->int:
     "`seed` as an `int`, or a `TypeError` (a bool, float or string is refused rather than silently cast)"
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an integer, got {seed!r} ({type(seed).__name__})")
     if seed<0: raise ValueError(f"seed must be non-negative, got {seed}")
     return int(seed)
 
-def check_randomization(randomization:str, corruption:float=None)->float:
+def check_randomization(randomization:str, # One of `RANDOMIZATIONS` or `NOISE_RANDOMIZATIONS`
+                        corruption:float=None, # Label-corruption probability p in [0, 1] (needed by 'partial_labels' and 'class_flip_labels')
+                       )->float:
     "Validate a randomization name and return its label-corruption probability p (0 where a matrix or a file says it)"
     if randomization not in RANDOMIZATIONS+NOISE_RANDOMIZATIONS:
         raise ValueError(f"unknown randomization {randomization!r}: use one of {', '.join(RANDOMIZATIONS+NOISE_RANDOMIZATIONS)}")
@@ -55,7 +58,9 @@ def check_randomization(randomization:str, corruption:float=None)->float:
 # %% ../nbs/01_randomize.ipynb #78ad428e
 _streams = dict(labels=1, perm=2, perm_train=3, perm_test=4, noise_train=5, noise_test=6)
 
-def rng_for(seed:int, stream:str)->np.random.Generator:
+def rng_for(seed:int, # The run's seed
+            stream:str, # What the numbers are for: 'labels', 'perm', 'perm_train', 'perm_test', 'noise_train' or 'noise_test'
+           )->np.random.Generator:
     "An independent numpy generator for one `stream` of `seed`"
     return np.random.default_rng([check_seed(seed), _streams[stream]])
 
@@ -114,7 +119,8 @@ def check_transition(T, # A matrix-like `(C, C)`
     if len(bad): raise ValueError(f"each row of a transition matrix must sum to 1: row {bad[0]} sums to {T[bad[0]].sum():.6g}")
     return T
 
-def load_transition(fn:str|Path)->np.ndarray:
+def load_transition(fn:str|Path, # A `.npy`, `.json`, `.csv` or `.txt` file holding a `(C, C)` matrix
+                   )->np.ndarray:
     "A transition matrix from a file: `.npy`, `.json` (a list of rows), or text (`.csv`, `.txt`: one row a line, commas or spaces)"
     fn = Path(fn)
     if not fn.exists(): raise FileNotFoundError(f"{fn}: no such transition-matrix file")
@@ -209,7 +215,11 @@ def permute_pixels(x:torch.Tensor, # Images `(N, C, H, W)`
 
 def _n_positions(shape, channels): c,h,w = shape; return h*w if channels=='together' else c*h*w
 
-def random_perms(n:int, n_pos:int, rng:np.random.Generator, chunk:int=4096)->torch.Tensor:
+def random_perms(n:int, # Number of permutations (one per image)
+                 n_pos:int, # Positions each one permutes
+                 rng:np.random.Generator, # Generator they are drawn from (`rng_for`)
+                 chunk:int=4096, # Permutations drawn at once (bounds the float32 scratch memory)
+                )->torch.Tensor:
     "`n` independent random permutations of `n_pos` positions, as an `(n, n_pos)` int64 tensor"
     out = np.empty((n, n_pos), dtype=np.int64)
     for i in range(0, n, chunk):
@@ -219,15 +229,19 @@ def random_perms(n:int, n_pos:int, rng:np.random.Generator, chunk:int=4096)->tor
 
 # %% ../nbs/01_randomize.ipynb #6e373d62
 def gaussian_like(x:torch.Tensor, # Images whose shape the noise takes `(N, C, H, W)`
-                  mean, std, # Scalars (global) or `(C,)` tensors (per channel)
-                  rng:np.random.Generator)->torch.Tensor:
+                  mean, # The noise's mean: a scalar (global) or a `(C,)` tensor (per channel)
+                  std, # The noise's standard deviation: a scalar or a `(C,)` tensor, as `mean`
+                  rng:np.random.Generator, # Generator the noise is drawn from (`rng_for`)
+                 )->torch.Tensor:
     "Gaussian noise images, `float32`, with the given mean and standard deviation"
     z = torch.from_numpy(rng.standard_normal(x.shape, dtype=np.float32))
     m, s = (torch.as_tensor(o, dtype=torch.float32) for o in (mean, std))
     if m.ndim: m, s = m[:,None,None], s[:,None,None]
     return z.mul_(s).add_(m)
 
-def pixel_stats(x:torch.Tensor, match:str='global')->tuple:
+def pixel_stats(x:torch.Tensor, # `uint8` images `(N, C, H, W)`
+                match:str='global', # 'global' (one mean and std) or 'channel' (one per channel)
+               )->tuple:
     "Mean and standard deviation of images `x`, over everything ('global') or per channel ('channel')"
     if match not in ('global','channel'): raise ValueError(f"match must be 'global' or 'channel', got {match!r}")
     dims = None if match=='global' else (0,2,3)
@@ -238,8 +252,17 @@ def pixel_stats(x:torch.Tensor, match:str='global')->tuple:
 # %% ../nbs/01_randomize.ipynb #c242a8ae
 class Randomized(ImageArrays):
     "`ImageArrays` after a randomization, with what was done: the changed-label mask, the realized fraction and transitions, the permutation"
-    def __init__(self, base:ImageArrays, x_train, y_train, x_test, randomization:str, corruption:float, seed:int,
-                 mask:torch.Tensor, perm:torch.Tensor=None, channels='together', match='global',
+    def __init__(self, base:ImageArrays, # The clean dataset the randomization was applied to
+                 x_train, # Training images after the randomization
+                 y_train, # Training labels after the randomization
+                 x_test, # Test images after the randomization (the labels stay `base`'s)
+                 randomization:str, # Its name, one of `RANDOMIZATIONS` or `NOISE_RANDOMIZATIONS`
+                 corruption:float, # The label-corruption probability p (0 if none)
+                 seed:int, # Seed it was drawn from
+                 mask:torch.Tensor, # `bool` `(N,)`: which training labels were changed
+                 perm:torch.Tensor=None, # 'shuffled_pixels': the one permutation of the pixel positions (None otherwise)
+                 channels='together', # Pixel permutations: 'together' (H x W positions) or 'apart' (C x H x W values)
+                 match='global', # Gaussian: mean and variance matched 'global'ly or per 'channel'
                  transition:np.ndarray=None, # The requested transition matrix, for the label noises that have one
                  noise:dict=None, # What the label noise was asked to be (pairs, label set, file), for the record
                 ):

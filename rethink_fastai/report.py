@@ -88,7 +88,8 @@ def spec_results(spec:str, # A registered spec
     res.attrs['picked'] = _picked_note(n, picked)
     return res
 
-def scale_caption(df:pd.DataFrame)->str:
+def scale_caption(df:pd.DataFrame, # Finished runs of one scale, as `spec_results` returns them
+                 )->str:
     "The scale of a report: dataset, training images, epoch budget, learning rate if not the paper's, seeds"
     r = df.iloc[0]
     has = lambda k: k in df and r[k] is not None and not pd.isna(r[k])
@@ -130,7 +131,11 @@ def _save(fig, fn, caption=''):
     return Path(fn)
 
 # %% ../nbs/09_report.ipynb #cf4f40da
-def plot_fig1a(df, fn=None, caption='', ax=None):
+def plot_fig1a(df, # Finished runs, as `spec_results` returns them
+               fn=None, # Save the figure to this file (None: do not save)
+               caption='', # Text printed under the figure
+               ax=None, # Draw on this matplotlib axis instead of a new figure (then nothing is saved)
+              ):
     "Figure 1a: training loss against steps for each randomization"
     fig, ax = _ax(ax, 'Learning curves (Figure 1a)')
     for r, g in df.groupby('randomization', sort=False):
@@ -149,14 +154,22 @@ def _by_p(ax, d, col):
         s = _agg(g, ['p'], col)
         ax.errorbar(s.p, s['mean'], yerr=[s['mean']-s['min'], s['max']-s['mean']], marker='o', capsize=3, label=a)
 
-def plot_fig1b(df, fn=None, caption='', ax=None):
+def plot_fig1b(df, # Finished runs, as `spec_results` returns them
+               fn=None, # Save the figure to this file (None: do not save)
+               caption='', # Text printed under the figure
+               ax=None, # Draw on this matplotlib axis instead of a new figure (then nothing is saved)
+              ):
     "Figure 1b: relative convergence time against label corruption"
     fig, ax = _ax(ax, 'Relative convergence time (Figure 1b)')
     _by_p(ax, _with_p(relative_convergence(df)), 'relative_steps')
     ax.set_xlabel('label corruption p'); ax.set_ylabel('steps to fit / steps with true labels'); ax.legend(fontsize=8)
     return _save(fig, fn, caption)
 
-def plot_fig1c(df, fn=None, caption='', ax=None):
+def plot_fig1c(df, # Finished runs, as `spec_results` returns them
+               fn=None, # Save the figure to this file (None: do not save)
+               caption='', # Text printed under the figure
+               ax=None, # Draw on this matplotlib axis instead of a new figure (then nothing is saved)
+              ):
     "Figure 1c: test error at convergence against label corruption"
     fig, ax = _ax(ax, 'Test error at convergence (Figure 1c)')
     d = _with_p(df); d['test_error'] = 1-d['test_acc']
@@ -173,13 +186,21 @@ def _train_test_curves(ax, df, label):
         ax.plot(h['epoch'], h['test_acc'], c=f'C{i}', ls='--', label=f'{label(r)} test')
     ax.set_xlabel('epoch'); ax.set_ylabel('accuracy'); ax.set_ylim(0, 1.02); ax.legend(fontsize=8)
 
-def plot_fig2b(df, fn=None, caption='', ax=None):
+def plot_fig2b(df, # Finished runs, as `spec_results` returns them
+               fn=None, # Save the figure to this file (None: do not save)
+               caption='', # Text printed under the figure
+               ax=None, # Draw on this matplotlib axis instead of a new figure (then nothing is saved)
+              ):
     "Figure 2b: training and test accuracy against epochs, with and without BatchNorm"
     fig, ax = _ax(ax, 'Inception with and without BatchNorm (Figure 2b)')
     _train_test_curves(ax, df.drop_duplicates('arch'), lambda r: r['arch'])
     return _save(fig, fn, caption)
 
-def plot_memorization(df, fn=None, caption='', ax=None):
+def plot_memorization(df, # Finished runs, as `spec_results` returns them
+                      fn=None, # Save the figure to this file (None: do not save)
+                      caption='', # Text printed under the figure
+                      ax=None, # Draw on this matplotlib axis instead of a new figure (then nothing is saved)
+                     ):
     "Fraction of clean and of corrupted training examples fitted at least once, against epochs"
     fig, ax = _ax(ax, 'Memorization: clean vs corrupted examples')
     for i,(_,r) in enumerate(df.iterrows()):
@@ -203,7 +224,9 @@ def plot_figure1(df_a, # Figure 1a's runs (`spec_results('fig1a', ...)`)
     return _save(fig, fn, caption)
 
 # %% ../nbs/09_report.ipynb #d875fc6e
-def table1_markdown(df, caption='')->str:
+def table1_markdown(df, # Finished runs, as `spec_results` returns them
+                    caption='', # Text added under the table
+                   )->str:
     "Table 1, ours beside the paper's (train and test accuracy, %)"
     lines = ['| model | random crop | weight decay | labels | train (ours) | test (ours) | train (paper) | test (paper) |',
              '|---|---|---|---|---|---|---|---|']
@@ -218,7 +241,9 @@ def _online_acc(history)->float|None:
     "The mean accuracy of the last epoch's training mini-batches (augmented, as trained on), from a run's history"
     return next((h['batch_acc'] for h in reversed(list(history or [])) if h.get('batch_acc') is not None), None)
 
-def table4_markdown(df, caption='')->str:
+def table4_markdown(df, # Finished runs, as `spec_results` returns them
+                    caption='', # Text added under the table
+                   )->str:
     "Appendix E's Table 4: training accuracy (%) on random labels with one regularizer, clean pass and online mini-batches, beside the paper's"
     from rethink_fastai.experiments import PAPER_TABLE4_SETTINGS
     online = PAPER_TABLE4_SETTINGS['online']
@@ -234,14 +259,17 @@ def table4_markdown(df, caption='')->str:
             "of the last epoch's mini-batches as trained on (augmented), which the paper reports for the rows marked (online).")
     return '\n'.join(lines) + f"\n\n{note}" + (f"\n\n{caption}" if caption else '') + '\n'
 
-def runs_markdown(df, cols=('arch','randomization','corruption','realized_corruption','seed','epochs_to_fit','steps_to_fit','train_acc','test_acc','stopped_because'))->str:
+def runs_markdown(df, # Runs, as `spec_results` returns them
+                  cols=('arch','randomization','corruption','realized_corruption','seed','epochs_to_fit','steps_to_fit','train_acc','test_acc','stopped_because'), # Columns shown, in order (those the runs have)
+                 )->str:
     "One line per run"
     d = df[[c for c in cols if c in df]].copy()
     for c in ('train_acc','test_acc','realized_corruption'):
         if c in d: d[c] = d[c].map(lambda v: None if v is None or pd.isna(v) else round(100*v, 2) if c!='realized_corruption' else round(v, 3))
     return md_table(d)
 
-def md_table(df:pd.DataFrame)->str:
+def md_table(df:pd.DataFrame, # The table to write
+            )->str:
     "A DataFrame as a Markdown table (without pandas' optional `tabulate` dependency)"
     fmt = lambda v: '' if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
     rows = [list(map(str, df.columns)), ['---']*df.shape[1]] + [[fmt(v) for v in r] for r in df.itertuples(index=False)]

@@ -54,7 +54,8 @@ class ExampleScores(Callback):
         store_attr()
         self.reset()
 
-    def reset(self, n:int=0):
+    def reset(self, n:int=0, # Number of training examples
+             ):
         "Start over for `n` training examples"
         self.n_epochs, self.el2n_at = 0, None
         self.forgetting = torch.zeros(n, dtype=torch.int32)
@@ -235,7 +236,10 @@ def _cleanlab_baseline(learn, cfg, r):
 run_option('scores', cbs=lambda cfg: [ExampleScores(cfg.el2n_epoch)], after=_cleanlab_baseline)
 
 @spec
-def detect(archs=('mlp1x512',), corruptions=(0.2, 0.4, 0.6, 0.8), cleanlab_folds:int=5):
+def detect(archs=('mlp1x512',), # Architectures
+           corruptions=(0.2, 0.4, 0.6, 0.8), # Label-corruption probabilities p
+           cleanlab_folds:int=5, # Folds of cleanlab's out-of-sample probabilities
+          ):
     "Detection of corrupted labels by the per-example scores and by cleanlab, at each corruption level p"
     return [_run(a, 'partial_labels', corruption=p, scores=True, cleanlab_folds=cleanlab_folds) for a in archs for p in corruptions]
 
@@ -258,7 +262,9 @@ def detection_table(df:pd.DataFrame, # Runs (e.g. `spec_results('detect', store)
         rows.append(row)
     return pd.DataFrame(rows)
 
-def detect_markdown(df, caption='')->str:
+def detect_markdown(df, # Finished runs, as `spec_results` returns them
+                    caption='', # Text added under the table
+                   )->str:
     "The `detect` tables: AUROC, average precision and precision at the true number of corrupted labels, per score and p"
     names = dict(auroc='AUROC (chance 0.5)', ap='Average precision (chance: the corrupted fraction)',
                  p_at_k='Precision at k = number of corrupted labels (chance: the corrupted fraction)')
@@ -268,7 +274,11 @@ def detect_markdown(df, caption='')->str:
             "`corrupted`: the realized fraction of changed labels.")
     return '\n'.join(parts) + f"\n{note}\n" + (f"\n{caption}\n" if caption else '')
 
-def plot_detect(df, fn=None, caption='', ax=None):
+def plot_detect(df, # Finished runs, as `spec_results` returns them
+                fn=None, # Save the figure to this file (None: do not save)
+                caption='', # Text printed under the figure
+                ax=None, # Draw on this matplotlib axis instead of a new figure (then nothing is saved)
+               ):
     "AUROC of each score and of cleanlab for finding the corrupted labels, against the corruption p"
     fig, ax = _ax(ax, 'Finding the corrupted labels')
     d = df[df.get('detection.n_corrupted', pd.Series(dtype=float)).notna()].copy()

@@ -279,13 +279,17 @@ def fail(self:Store,
 
 # %% ../nbs/07_store.ipynb #5431cf97
 @patch
-def status(self:Store, key:str|dict)->str|None:
+def status(self:Store,
+           key:str|dict, # A run's key, or its config
+          )->str|None:
     "'running', 'finished' or 'failed' for the run of `key` (a key or config), or `None` if it is not in the store"
     r = self._read('SELECT status FROM runs WHERE key=?', (_key(key),))
     return r[0][0] if r else None
 
 @patch
-def is_finished(self:Store, key:str|dict)->bool:
+def is_finished(self:Store,
+                key:str|dict, # A run's key, or its config
+               )->bool:
     "Has the run of `key` (a key or config) finished? (A run left 'running' by a killed process has not.)"
     return self.status(key)=='finished'
 
@@ -295,7 +299,9 @@ def finished_keys(self:Store)->set:
     return {r[0] for r in self._read("SELECT key FROM runs WHERE status='finished'")}
 
 @patch
-def record(self:Store, key:str|dict)->dict:
+def record(self:Store,
+           key:str|dict, # A run's key, or its config
+          )->dict:
     "The record of a finished run, with its `history` list back from the history table"
     key = _key(key)
     r = self._read('SELECT status, record FROM runs WHERE key=?', (key,))
@@ -305,7 +311,9 @@ def record(self:Store, key:str|dict)->dict:
     return {**json.loads(r[0][1]), 'history': hist}
 
 @patch
-def config(self:Store, key:str)->dict:
+def config(self:Store,
+           key:str, # A run's key
+          )->dict:
     "The config a run was started with"
     r = self._read('SELECT config FROM runs WHERE key=?', (key,))
     if not r: raise KeyError(f"no run {key} in the store")
@@ -344,7 +352,9 @@ def history(self:Store,
 
 # %% ../nbs/07_store.ipynb #8e193f11
 @patch
-def backup(self:Store, dest:str|Path)->Path:
+def backup(self:Store,
+           dest:str|Path, # File the copy is written to (its folder is made)
+          )->Path:
     "Write a consistent single-file copy of the store to `dest` (safe while other processes write)"
     dest = Path(dest); dest.parent.mkdir(parents=True, exist_ok=True)
     with self._lock, sqlite3.connect(dest) as d: self._con.backup(d)

@@ -6,7 +6,7 @@ Docs: https://rethink-fastai.github.io/rethink_fastai/theory.html.md"""
 
 # %% ../nbs/10_theory.ipynb #0a60ecda
 from __future__ import annotations
-import copy, math, os, resource, tempfile, time, warnings
+import copy, math, os, resource, sys, tempfile, time, warnings
 import numpy as np, pandas as pd, torch
 from torch import nn
 from fastcore.all import *
@@ -21,17 +21,20 @@ __all__ = ['LABELS', 'SOLVERS', 'PAPER_KERNELS', 'FEATURES', 'peak_mem_gb', 'pix
            'random_conv_features', 'median_gamma', 'kernel_report']
 
 # %% ../nbs/10_theory.ipynb #5afef2e0
-def peak_mem_gb()->float:
-    "Peak resident memory of this process so far, in GB (`ru_maxrss`, KB on Linux)"
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/2**20
+def peak_mem_gb(who:int=resource.RUSAGE_SELF, # `resource.RUSAGE_SELF` (this process) or `RUSAGE_CHILDREN` (its largest finished child)
+               )->float:
+    "Peak resident memory so far of this process (or of its largest finished child), in GB (`ru_maxrss`: KB on Linux, bytes on macOS)"
+    return resource.getrusage(who).ru_maxrss / (2**30 if sys.platform=='darwin' else 2**20)
 
-def pixels(x:torch.Tensor)->torch.Tensor:
+def pixels(x:torch.Tensor, # `uint8` images `(N, C, H, W)`
+          )->torch.Tensor:
     "`uint8` images `(N, C, H, W)` as float32 rows of pixels in [0, 1]: no other preprocessing"
     return x.flatten(1).float()/255
 
 LABELS = ('true', 'random')
 
-def default_gamma(d:int)->float:
+def default_gamma(d:int, # Input size: pixels per image
+                 )->float:
     "The kit's `gamma=0.02` on MNIST's 784 pixels in [0, 1] (the paper names no width), scaled by `784/d` for other input sizes"
     return 0.02*784/d
 
@@ -68,7 +71,8 @@ def distinct_projection(z:torch.Tensor, # Inputs `(n, d)`, float64
     return best[1], best[2], redraws
 
 # %% ../nbs/10_theory.ipynb #26b70036
-def midpoint_biases(x:torch.Tensor)->torch.Tensor:
+def midpoint_biases(x:torch.Tensor, # Sorted distinct projections `(n,)`
+                   )->torch.Tensor:
     "Biases interleaving the sorted projections `x`: `b_1 < x_1 < b_2 < ... < b_n < x_n`, at the midpoints"
     if len(x) == 1: return x - 1
     b = torch.empty_like(x)
@@ -76,7 +80,9 @@ def midpoint_biases(x:torch.Tensor)->torch.Tensor:
     b[0] = x[0] - (x[1]-x[0])/2
     return b
 
-def step_matrix(x:torch.Tensor, b:torch.Tensor)->torch.Tensor:
+def step_matrix(x:torch.Tensor, # Projections `(n,)`
+                b:torch.Tensor, # Biases `(n,)` (`midpoint_biases`)
+               )->torch.Tensor:
     "The dense lower-triangular `A_ij = max(x_i - b_j, 0)` (for checks and condition numbers; `O(n^2)` memory)"
     return (x[:,None] - b[None]).clamp_min(0)
 
@@ -105,7 +111,8 @@ class Depth2Net(nn.Module):
         super().__init__()
         self.a, self.b, self.w = nn.Parameter(a), nn.Parameter(b), nn.Parameter(w)
 
-    def hidden(self, z:torch.Tensor)->torch.Tensor:
+    def hidden(self, z:torch.Tensor, # Inputs `(batch, d)` (or images, flattened)
+              )->torch.Tensor:
         "The `n` ReLU units: `relu(z @ a - b)`, shape `(batch, n)`"
         return torch.relu((z.flatten(1).to(self.a.dtype) @ self.a)[:,None] - self.b)
 
@@ -340,7 +347,8 @@ class TiledKernel:
         self.diag = [K[i0:i1,i0:i1].clone().fill_diagonal_(1.) for i0,i1 in self.bounds]
         self.factored, self.shift = False, None
 
-    def matmul(self, v:torch.Tensor)->torch.Tensor:
+    def matmul(self, v:torch.Tensor, # Vectors `(n,)` or `(n, k)`
+              )->torch.Tensor:
         "`K @ v` (float64 result) from the strict upper tiles and the saved diagonal tiles, by row panels"
         K,n = self.K,self.n
         v32 = v.to(self.dtype); vt = v32.T.contiguous()
@@ -361,7 +369,8 @@ class TiledKernel:
             self.K[i0:i1, i0:i1] = d
         self.factored = False
 
-    def factor(self, shift:float=0.)->bool:
+    def factor(self, shift:float=0., # Added to the diagonal before factoring (a ridge that makes a nearly singular `K` factorable)
+              )->bool:
         "Right-looking blocked Cholesky of `K + shift I` in place, into the lower tiles; `False` if a pivot fails"
         K,n = self.K,self.n
         self.min_pivot = math.inf
@@ -382,7 +391,8 @@ class TiledKernel:
         self.shift, self.factored = shift, True
         return True
 
-    def precond(self, r:torch.Tensor)->torch.Tensor:
+    def precond(self, r:torch.Tensor, # Residuals `(n,)` or `(n, k)`
+               )->torch.Tensor:
         "`(L L^T)^-1 r`: forward then backward substitution over the tiles of the factor"
         assert self.factored, "call `factor` first"
         K,n = self.K,self.n

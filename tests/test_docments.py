@@ -22,13 +22,13 @@ def undocumented(mod)->list:
 
 # `*args` and `**kwargs` are left out: fastcore's docments does not read theirs (fastai documents them by `@delegates`)
 # the modules this check covers; the others are listed in `TODO` until their docments are written
-MODULES = ['learner', 'experiments', 'sweep', 'models', 'bench', 'bench_report', 'cli', 'demo']
-TODO = ['data', 'randomize', 'loaders', 'callbacks', 'store', 'report', 'theory', 'distributed', 'imagenet']
-PENDING = {'experiments.table4(archs)'} # the table4 spec's cell belongs to another branch (paper fidelity); its docment comes with it
+MODULES = ['data', 'randomize', 'loaders', 'models', 'learner', 'experiments', 'store', 'sweep', 'report', 'theory', 'bench',
+           'bench_report', 'distributed', 'imagenet', 'scores', 'measures', 'noise', 'cli', 'demo']
+TODO = ['callbacks', 'stack'] # their notebooks are being edited on other branches
 
 @pytest.mark.parametrize('name', MODULES)
 def test_every_public_parameter_has_a_docment(name):
-    missing = [m for m in undocumented(importlib.import_module(f'rethink_fastai.{name}')) if m not in PENDING]
+    missing = undocumented(importlib.import_module(f'rethink_fastai.{name}'))
     assert not missing, f"{len(missing)} parameters without a docment: {', '.join(missing)}"
 
 def test_the_checker_finds_a_missing_docment():
