@@ -146,11 +146,12 @@ def _settings(run:dict, where:str='', own:tuple=())->dict:
     return RunConfig.from_dict({k:v for k,v in run.items() if k not in keep}, where).settings() | keep
 
 def _own_settings(spec)->tuple:
-    "The settings that a spec's own trainer (`spec.run_fn`, e.g. `noise.fz_run`) takes beyond `RunConfig`'s"
+    "The settings beyond `RunConfig`'s that a spec's runs take: those it names (`spec.own_settings`) and those of its own trainer (`spec.run_fn`, e.g. `noise.fz_run`)"
     import inspect
     from rethink_fastai.learner import RunConfig
     f = getattr(spec, 'run_fn', None)
-    return () if f is None else tuple(k for k in inspect.signature(f).parameters if k not in RunConfig.names())
+    ps = () if f is None else [k for k,p in inspect.signature(f).parameters.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+    return tuple(k for k in (*getattr(spec, 'own_settings', ()), *ps) if k not in RunConfig.names())
 
 def spec_runs(name:str, # A registered spec (`SPECS`)
               dataset:str=None, # Dataset name or path (default: the spec's, or the paper's CIFAR-10)

@@ -370,3 +370,4 @@ def table2_markdown(df:'pd.DataFrame', # Finished runs of `table2` (see `report.
     return '\n'.join(lines) + (f"\n\n{caption}" if caption else '') + '\n'
 
 TABLES['table2'] = table2_markdown
+table2.own_settings = ('size',) # the image side of `imagenet_learner`, a setting of ImageNet runs only

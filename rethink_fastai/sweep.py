@@ -70,7 +70,12 @@ def trainer_args(run:dict, # A spec's run
 # %% ../nbs/08_sweep.ipynb #5f8c624e
 class SweepFailed(RuntimeError):
     "Raised by `sweep`, after all its other runs are done, when runs failed: the `counts`, the `failed` keys, the finished `runs`"
-    def __init__(self, msg:str, counts:dict, failed:list, runs): super().__init__(msg); store_attr('counts,failed,runs')
+    def __init__(self,
+        msg:str, # What failed, and where the errors are
+        counts:dict, # Runs trained, already finished, failed, skipped (running elsewhere), superseded
+        failed:list, # The keys of the failed runs
+        runs, # The spec's finished runs (`Store.runs` rows), as `sweep` returns them
+    ): super().__init__(msg); store_attr('counts,failed,runs')
 
 def _no_runs(spec:str, spec_kwargs:dict)->str:
     "Why `spec` with `spec_kwargs` has no runs: what each filter could have matched"

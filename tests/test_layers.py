@@ -6,7 +6,7 @@ import pytest
 PKG = Path(__file__).resolve().parent.parent/'rethink_fastai'
 # lowest first; the optional modules (plugins) sit above the layers they register into
 ORDER = ['data', 'randomize', 'loaders', 'models', 'callbacks', 'learner', 'experiments', 'store', 'sweep', 'report',
-         'theory', 'distributed', 'imagenet', 'bench_report', 'bench', 'demo', 'all', 'cli']
+         'theory', 'distributed', 'imagenet', 'scores', 'measures', 'noise', 'stack', 'bench_report', 'bench', 'demo', 'all', 'cli']
 
 def imports(name:str)->set:
     "The kit's modules that module `name` imports, anywhere in its source"
