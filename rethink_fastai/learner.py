@@ -379,6 +379,7 @@ class RunConfig:
     bn:bool=None # BatchNorm on or off, where the architecture takes it (default: the architecture's)
     dropout:float=0. # Dropout rate, in [0, 1); 0 is off
     bs:int=128 # Batch size (the kit's choice: the paper states none)
+    drop_last:bool=True # Drop each epoch's last, short training batch (fastai's default for a shuffled loader)
     lr:float=None # Initial learning rate (default: the paper's, 0.1 for the Inceptions, 0.01 otherwise)
     mom:float=0.9 # SGD momentum
     wd:float=0. # Weight decay (L2); 0 is off

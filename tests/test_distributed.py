@@ -44,7 +44,8 @@ def test_two_processes_match_one(tmp_path):
     class Keep(Callback):
         def after_fit(self): saved.update({k: v.clone() for k,v in self.model.state_dict().items()})
     torch.set_num_threads(1)
-    one = run_experiment(device='cpu', quiet=True, cbs=[Keep()], **RUN)
+    # run_distributed's 'exp' decays per epoch (it knows no RunConfig: `plugin_run_kwargs` maps `decay_every` for it)
+    one = run_experiment(device='cpu', quiet=True, cbs=[Keep()], decay_every='epoch', **RUN)
 
     assert two['processes'] == 2 and two['steps'] == one['steps'] == 40
     for k, v in saved.items(): torch.testing.assert_close(w2[k], v, rtol=1e-4, atol=1e-5)
