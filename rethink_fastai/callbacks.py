@@ -408,7 +408,7 @@ class FitBudget(Callback):
         raise CancelFitException()
     def after_cancel_fit(self): self.cancelled = True
 
-# %% ../nbs/04_callbacks.ipynb #c0780eb6
+# %% ../nbs/04_callbacks.ipynb #ad815a17
 from fastai.callback.tracker import EarlyStoppingCallback
 
 class RunEarlyStopping(EarlyStoppingCallback):
@@ -509,7 +509,7 @@ class CPUAutocast(Callback):
     def _exit(self):
         if self._on: self.autocast.__exit__(None, None, None); self._on = False
 
-# %% ../nbs/04_callbacks.ipynb #708e6d80
+# %% ../nbs/04_callbacks.ipynb #5ece9230
 def _plain(x): return x.as_subclass(torch.Tensor) if isinstance(x, torch.Tensor) else x
 
 def compile_model(learn, # A `Learner`
