@@ -13,18 +13,18 @@ from fastcore.all import *
 from fastai.callback.core import Callback, CancelFitException
 from fastai.torch_core import default_device, set_seed
 from .data import ImageArrays, get_dataset, extract_archive, save_image_folder
-from .loaders import paper_crop
+from .loaders import paper_crop, batch_tfms, preprocess_once
 from torch import nn
 import pandas as pd
 from .models import rethink_model, n_params, PAPER_ARCHS
 from .learner import rethink_learner, paper_lr, set_precision, is_convnet, PRECISIONS
-from .callbacks import eval_loader
+from .callbacks import eval_loader, preprocess_dtype
 from .bench_report import *
 
 # %% auto #0
 __all__ = ['CIFAR10_CLASSES', 'CONTENDERS', 'BENCH_MODELS', 'synthetic_cifar10', 'bench_data', 'hand_batch', 'hand_epoch',
-           'hand_eval', 'Contender', 'bench_model', 'time_loads', 'parse_subset', 'bench', 'train_throughput',
-           'bench_models']
+           'hand_epoch_once', 'hand_eval', 'Contender', 'bench_model', 'time_loads', 'parse_subset', 'bench',
+           'train_throughput', 'bench_models']
 
 # %% ../nbs/11_bench.ipynb #e4af7a6d
 CIFAR10_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
@@ -85,12 +85,26 @@ def hand_epoch(model:torch.nn.Module, # The model, on the data's device
                precision:str='fp32', # 'fp32', 'bf16' (autocast), or 'fp16' (autocast with `scaler`)
                scaler=None, # A `torch.amp.GradScaler`, for fp16
               )->int:
-    "One epoch of the raw PyTorch limit over preloaded tensors; returns the number of images trained on"
+    "One epoch of the raw PyTorch limit over preloaded `uint8` tensors, preprocessed per batch; returns the number of images trained on"
+    return _hand_loop(model, opt, x, y, bs, partial(hand_batch, crop=crop), precision, scaler)
+
+def hand_epoch_once(model:torch.nn.Module, # The model, on the data's device
+                    opt:torch.optim.Optimizer, # Its optimizer
+                    x:torch.Tensor, # Training images already preprocessed (`loaders.preprocess_once`), float `(N, C, h, w)`
+                    y:torch.Tensor, # Training labels
+                    bs:int=128, # Batch size (the last partial batch is dropped, as fastai does)
+                    precision:str='fp32', # 'fp32', 'bf16' (autocast), or 'fp16' (autocast with `scaler`)
+                    scaler=None, # A `torch.amp.GradScaler`, for fp16
+                   )->int:
+    "One epoch of the limit over images preprocessed once: index, forward, backward, SGD step; the number of images trained on"
+    return _hand_loop(model, opt, x, y, bs, noop, precision, scaler)
+
+def _hand_loop(model, opt, x, y, bs, tfm, precision, scaler)->int:
     model.train()
     n = 0
     for idx in torch.randperm(len(x), device=x.device).split(bs):
         if len(idx) < bs: break
-        xb = hand_batch(x[idx], crop)
+        xb = tfm(x[idx])
         with _autocast(x.device, precision): loss = F.cross_entropy(model(xb), y[idx])
         opt.zero_grad()
         if scaler is None: loss.backward(); opt.step()
@@ -105,12 +119,13 @@ def hand_eval(model:torch.nn.Module, # The model
               bs:int=1024, # Batch size (the kit's `eval_bs`)
               crop:int=None, # Centre crop
               precision:str='fp32', # Precision of the forward pass
+              once:bool=False, # `x` is already preprocessed (`preprocess_once`)
              )->float:
     "Accuracy of `model` on all of `x` (eval mode): the limit's full-dataset evaluation pass"
     model.eval()
     correct = 0
     for i in range(0, len(x), bs):
-        with _autocast(x.device, precision): p = model(hand_batch(x[i:i+bs], crop))
+        with _autocast(x.device, precision): p = model(x[i:i+bs] if once else hand_batch(x[i:i+bs], crop))
         correct += (p.argmax(-1)==y[i:i+bs]).sum().item()
     model.train()
     return correct/len(x)
@@ -187,7 +202,8 @@ def _run_kit(chan, spec, info):
     t = time.perf_counter(); ds = bench_data(spec['data'], spec['n_train'], spec['n_test'], spec['seed'])
     info.update(load_s=time.perf_counter()-t, data_rss_mb=_rss_mb())
     t = time.perf_counter()
-    learn = rethink_learner(ds, arch=spec['arch'], bs=spec['bs'], precision=spec['precision'], device=spec['device'], seed=spec['seed'])
+    learn = rethink_learner(ds, arch=spec['arch'], bs=spec['bs'], precision=spec['precision'], device=spec['device'], seed=spec['seed'],
+                            compile=spec.get('compile', False))
     info.update(learner_s=time.perf_counter()-t, n_train=len(learn.dls.train_ds), lr=learn.lr)
     chan.send('ready', **info)
     _fit_paced(learn, chan, spec)
@@ -195,7 +211,7 @@ def _run_kit(chan, spec, info):
     t = time.perf_counter(); rec.evaluate(eval_loader(learn.dls.train, rec.eval_bs)); _sync(spec['device'])
     return dict(eval_s=time.perf_counter()-t, eval_images=len(learn.dls.train_ds), eval_bs=rec.eval_bs)
 
-def _run_limit(chan, spec, info):
+def _run_limit(chan, spec, info, once=False):
     dev, prec = torch.device(spec['device']), spec['precision']
     t = time.perf_counter(); ds = bench_data(spec['data'], spec['n_train'], spec['n_test'], spec['seed'])
     info.update(load_s=time.perf_counter()-t, data_rss_mb=_rss_mb())
@@ -204,19 +220,23 @@ def _run_limit(chan, spec, info):
     shape = (ds.shape[0], crop, crop) if crop else ds.shape
     set_seed(spec['seed']); model = rethink_model(spec['arch'], shape, ds.c).to(dev)
     if dev.type=='cuda' and is_convnet(model): model = model.to(memory_format=torch.channels_last) # as the kit does
+    if spec.get('compile'): model.compile() # as the kit's `compile_model` (the limit's tensors are plain)
     lr = paper_lr(spec['arch'])
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     scaler = torch.amp.GradScaler(dev.type) if prec=='fp16' else None
     x, y = ds.x_train.to(dev), ds.y_train.to(dev)
+    if once: x = preprocess_once(x, batch_tfms(ds.shape), preprocess_dtype(prec, dev).get('dtype', torch.float32), dev) # as the kit's loaders do
     info.update(learner_s=time.perf_counter()-t, n_train=len(x), lr=lr)
     chan.send('ready', **info)
     while (cmd := chan.recv())!='stop':
         fn = spec['profile_fn'] if cmd=='profile' else None
-        with _maybe_profile(fn, f"one training epoch of limit, {spec['arch']}"):
-            t = time.perf_counter(); n = hand_epoch(model, opt, x, y, spec['bs'], crop, prec, scaler); _sync(dev)
+        with _maybe_profile(fn, f"one training epoch of {spec['contender']}, {spec['arch']}"):
+            t = time.perf_counter()
+            n = hand_epoch_once(model, opt, x, y, spec['bs'], prec, scaler) if once else hand_epoch(model, opt, x, y, spec['bs'], crop, prec, scaler)
+            _sync(dev)
             dt = time.perf_counter()-t
         chan.send('epoch', train_s=dt, n_images=n)
-    t = time.perf_counter(); hand_eval(model, x, y, 1024, crop, prec); _sync(dev)
+    t = time.perf_counter(); hand_eval(model, x, y, 1024, crop, prec, once); _sync(dev)
     return dict(eval_s=time.perf_counter()-t, eval_images=len(x), eval_bs=1024)
 
 def _run_fastai(chan, spec, info):
@@ -241,7 +261,7 @@ def _run_fastai(chan, spec, info):
     return dict(eval_s=time.perf_counter()-t, eval_images=len(dl.dataset), eval_bs=dl.bs,
                 workers_peak_rss_mb=_peak_rss_mb(resource.RUSAGE_CHILDREN))
 
-CONTENDERS = dict(kit=_run_kit, limit=_run_limit, fastai_default=_run_fastai)
+CONTENDERS = dict(kit=_run_kit, limit=_run_limit, limit_once=partial(_run_limit, once=True), fastai_default=_run_fastai)
 
 def _serve(contender:str, spec:str, out):
     "Entry point of a contender's process: replies go to `out`"
@@ -250,6 +270,7 @@ def _serve(contender:str, spec:str, out):
         torch.set_num_threads(spec['threads'])
         info = dict(base_rss_mb=_rss_mb(), threads=torch.get_num_threads(), pid=os.getpid())
         final = CONTENDERS[contender](chan, spec, info)
+        if torch.cuda.is_available(): final['peak_gpu_mb'] = torch.cuda.max_memory_allocated()/2**20
         chan.send('done', **final, peak_rss_mb=_peak_rss_mb())
     except Exception:
         import traceback
@@ -300,7 +321,8 @@ BENCH_MODELS = ('mlp1x512', 'alexnet_small', 'inception_small')
 def _median(xs): return statistics.median(xs) if xs else None
 
 def _ratios(rounds, a, b, per_image=False)->list:
-    "Pair-by-pair ratios of `a`'s training time over `b`'s in each steady round (per image if `per_image`)"
+    "Pair-by-pair ratios of `a`'s training time over `b`'s in each steady round (per image if `per_image`); none if one did not run"
+    if a not in rounds[0] or b not in rounds[0]: return []
     f = (lambda r: r['train_s']/r['n_images']) if per_image else (lambda r: r['train_s'])
     return [f(r[a])/f(r[b]) for r in rounds[1:]]
 
@@ -315,6 +337,7 @@ def _summary(name, ready, rounds, done)->dict:
                load_s=ready['load_s'], setup_s=ready['learner_s'], n_train=ready['n_train'], lr=ready['lr'], threads=ready['threads'])
     if 'fit_epoch_s' in rounds[0][name]: res['fit_epoch_s'] = _median([o['fit_epoch_s'] for o in steady])
     if rounds[0][name].get('recorder_eval_s') is not None: res['recorder_eval_s'] = _median([o['recorder_eval_s'] for o in steady])
+    if 'peak_gpu_mb' in done: res['peak_gpu_mb'] = done['peak_gpu_mb']
     if 'num_workers' in ready: res.update(num_workers=ready['num_workers'], workers_peak_rss_mb=done['workers_peak_rss_mb'])
     return res
 
@@ -338,19 +361,20 @@ def bench_model(arch:str, # A `rethink_model` name
     workers, ready, rounds, done, t0 = {}, {}, [], {}, time.perf_counter()
     load0 = os.getloadavg()
     try:
-        for c in CONTENDERS:
+        names = list(spec.get('contenders') or CONTENDERS)
+        for c in names:
             workers[c] = Contender(c, dict(spec, contender=c, profile_fn=str(out/f'profile_{arch}_{c}.txt')), logs/f'log_{arch}_{c}.txt')
             ready[c] = workers[c].ask()
             log(f"  {arch}: {c} ready ({ready[c]['n_train']:,} training images, set up in {ready[c]['learner_s']:.1f} s)")
-        names = list(CONTENDERS)
         for r in range(epochs+1):
             order = names[r%len(names):] + names[:r%len(names)]
             rounds.append({c: workers[c].ask('epoch') for c in order})
             log(f"  {arch}: epoch {r}{' (first)' if r==0 else ''}: " + ', '.join(f"{c} {rounds[-1][c]['train_s']:.2f} s" for c in names))
         kl, fk = _ratios(rounds, 'kit', 'limit'), _ratios(rounds, 'fastai_default', 'kit', per_image=True)
-        res = dict(kit_over_limit_time=_median(kl), fastai_default_over_kit_time=_median(fk),
-                   kit_over_limit_pairs=kl, fastai_default_over_kit_pairs=fk)
-        prof = profile is True or (profile=='auto' and any(_missed(k, arch, res[k]) for k in ('kit_over_limit_time', 'fastai_default_over_kit_time')))
+        ko = _ratios(rounds, 'kit', 'limit_once')
+        res = dict(kit_over_limit_time=_median(kl), kit_over_limit_once_time=_median(ko), fastai_default_over_kit_time=_median(fk),
+                   kit_over_limit_pairs=kl, kit_over_limit_once_pairs=ko, fastai_default_over_kit_pairs=fk)
+        prof = profile is True or (profile=='auto' and any(_missed(k, arch, res[k]) for k in ('kit_over_limit_time', 'kit_over_limit_once_time', 'fastai_default_over_kit_time')))
         if prof:
             for c in ('kit', 'limit'): workers[c].ask('profile')
             res['profiles'] = [f'profile_{arch}_{c}.txt' for c in ('kit', 'limit')]
@@ -435,6 +459,8 @@ def bench(
     threads:int=None, # torch threads in every contender (default: torch's default here)
     profile='auto', # cProfile one more kit and limit epoch: True, False, or 'auto' (when a target is missed)
     seed:int=0, # Seed of subsets, models and shuffling
+    compile:bool=False, # `torch.compile` the kit's and the limit's models
+    contenders:tuple=None, # Which of `CONTENDERS` to run (default: all; the kit and the limit always)
     load:bool=True, # Time the first and second load of CIFAR-10 (with `data`)
     log=print, # Progress messages (None: silent)
 )->dict:
@@ -444,13 +470,16 @@ def bench(
     if isinstance(models, str): models = tuple(m.strip() for m in models.split(',') if m.strip())
     if data is not None and not Path(data).exists(): raise FileNotFoundError(f"{data}: no such file or folder (omit data for synthetic tensors)")
     log = log or noop
+    contenders = list(dict.fromkeys(['kit', 'limit', *(contenders or CONTENDERS)]))
+    if bad := [c for c in contenders if c not in CONTENDERS]: raise ValueError(f"unknown contender {bad[0]!r}: use {', '.join(CONTENDERS)}")
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     device = str(device or default_device())
     threads = threads or torch.get_num_threads()
     res = dict(created=time.strftime('%Y-%m-%d %H:%M:%S'), machine=_machine(),
                data=f"CIFAR-10 ({data})" if data is not None else "synthetic tensors of CIFAR-10's shape (no CIFAR-10 given)",
                settings=dict(data=None if data is None else str(data), subset=subset, inception_subset=inception_subset, epochs=epochs,
-                             bs=bs, precision=precision, device=device, threads=threads, seed=seed, models=list(models)),
+                             bs=bs, precision=precision, device=device, threads=threads, seed=seed, models=list(models),
+                             compile=compile, contenders=contenders),
                load_avg_start=os.getloadavg())
     log(f"rethink bench: {res['data']}, {', '.join(models)}; {device}, {precision}, batch {bs}, {threads} threads; "
         f"load average {res['load_avg_start'][0]:.2f}")
@@ -463,11 +492,14 @@ def bench(
         for arch in models:
             n, n_test = _sizes(arch, subset, inception_subset, device)
             spec = dict(data=None if data is None else str(data), n_train=n, n_test=n_test, seed=seed, bs=bs, precision=precision,
-                        device=device, threads=threads, shape=(3,32,32), folder=str(_fastai_folder(data, n, n_test, seed, tmp, log)))
+                        device=device, threads=threads, shape=(3,32,32), compile=compile, contenders=contenders,
+                        folder=str(_fastai_folder(data, n, n_test, seed, tmp, log)) if 'fastai_default' in contenders else None)
             res['models'][arch] = bench_model(arch, spec, epochs, out, profile, log, logs=tmp)
             m = res['models'][arch]
-            log(f"  {arch}: kit/limit {m['kit_over_limit_time']:.3f}, fastai default/kit {m['fastai_default_over_kit_time']:.2f}, "
-                f"kit/limit peak memory {m['kit_over_limit_rss']:.2f}")
+            f = lambda k: 'n/a' if m.get(k) is None else f'{m[k]:.3f}'
+            log(f"  {arch}: kit/limit {f('kit_over_limit_time')}, kit/(limit preprocessed once) {f('kit_over_limit_once_time')}, "
+                f"fastai default/kit {f('fastai_default_over_kit_time')}, kit/limit peak memory {f('kit_over_limit_rss')}; "
+                f"load average {m['load_avg_before'][0]:.2f} to {m['load_avg_after'][0]:.2f}")
     finally: shutil.rmtree(tmp, ignore_errors=True)
     res['load_avg_end'] = os.getloadavg()
     res['targets'] = bench_targets(res)

@@ -17,9 +17,10 @@ from fastai.data.core import Datasets
 from fastai.torch_core import to_float, to_detach
 
 # %% auto #0
-__all__ = ['EVAL_NAMES', 'STOP_REASONS', 'run_epoch', 'ExpDecayLR', 'StepScheduler', 'eval_loader', 'ConvergenceRecorder',
-           'FitBudget', 'checkpoint_config', 'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'CPUAutocast',
-           'RethinkLearner', 'PlainCrossEntropyLossFlat']
+__all__ = ['EVAL_NAMES', 'EVAL_SCHEDULES', 'STOP_REASONS', 'run_epoch', 'ExpDecayLR', 'StepScheduler', 'eval_loader',
+           'ConvergenceRecorder', 'FitBudget', 'RunEarlyStopping', 'checkpoint_config', 'save_checkpoint',
+           'load_checkpoint', 'Checkpoint', 'CPUAutocast', 'compile_model', 'preprocess_dtype', 'RethinkLearner',
+           'PlainCrossEntropyLossFlat']
 
 # %% ../nbs/04_callbacks.ipynb #b7b36dd9
 def run_epoch(learn)->int:
@@ -63,6 +64,7 @@ def eval_loader(dl, # A fastai `TfmdDL` (usually `dls.train`)
 
 # %% ../nbs/04_callbacks.ipynb #e6e9f4c8
 EVAL_NAMES = ('train_eval_loss', 'train_eval_acc')
+EVAL_SCHEDULES = ('auto', 'every')
 
 def _level_key(level:float)->str: return f'{level:g}'
 
@@ -71,14 +73,19 @@ def _fraction(b:torch.Tensor): return b.float().mean().item() if len(b) else Non
 class ConvergenceRecorder(Callback):
     "Record per-step and per-epoch training curves, the time to fit the training set, and when each example is first fitted"
     order = 55 # after fastai's `Recorder` (50), before `ProgressCallback` (60) and the trackers
+    _fitting = training_epoch = _skip_test = False
     def __init__(self,
         threshold:float=1., # Training accuracy that counts as fitted
         loss_levels:tuple=(0.1, 0.01), # Training-loss levels whose first crossing is recorded
         eval_bs:int=1024, # Batch size of the evaluation passes
         eval_init:bool=True, # Evaluate the untrained model as epoch 0
         keep_steps:bool=True, # Keep the per-step loss and batch accuracy
-        test_every:int=1, # Evaluate the test set every this many epochs (and when the run stops)
+        test_every:int=1, # With schedule 'every': evaluate the test set every this many epochs (and when the run stops)
+        schedule:str='auto', # 'auto': passes within `budget`, plus a train-set pass whenever the fit is near; 'every': both passes every epoch
+        budget:float=0.15, # With 'auto': the largest share of the run's wall time that optional passes may bring evaluation to
+        margin:float=0.05, # With 'auto': a train-set pass when the epoch's batch accuracy plus its last gap to the pass is within this of `threshold`
     ):
+        if schedule not in EVAL_SCHEDULES: raise ValueError(f"unknown schedule {schedule!r}: use one of {', '.join(EVAL_SCHEDULES)}")
         store_attr()
         self.reset()
 
@@ -87,6 +94,7 @@ class ConvergenceRecorder(Callback):
         self.epoch_done, self.step, self.seconds, self.eval_seconds = 0, 0, 0., 0.
         self.history, self.step_loss, self.step_acc = [], [], []
         self.first_fit, self.fit_since, self.marks, self._keep = None, None, {}, False
+        self._cost, self._gap = None, 0. # seconds per evaluated image; last train-set accuracy minus batch accuracy
 
     # --- state, for checkpoints ---
     _state = ('epoch_done', 'step', 'seconds', 'eval_seconds', 'history', 'step_loss', 'step_acc', 'first_fit', 'fit_since', 'marks')
@@ -136,8 +144,44 @@ class ConvergenceRecorder(Callback):
         res = torch.cat(losses).cpu(), torch.cat(preds).cpu()
         return (*res, torch.cat(ps)) if logits else res
 
+    # --- the evaluation schedule ---
+    def _timed(self, t0:float, n:int):
+        "Count the pass that started at `t0` over `n` images as evaluation time, and keep its cost per image"
+        dt = time.perf_counter()-t0
+        self.eval_seconds += dt
+        if n: self._cost = dt/n
+
+    def affordable(self, n:int)->bool:
+        "With 'every', always; with 'auto', whether a pass over `n` more images keeps evaluation within `budget` of the wall time, the run's final passes reserved"
+        if self.schedule=='every': return True
+        if self._cost is None: return False
+        extra = self._cost*(n + self.n_train + len(self.y_test)) # this pass, and the final train-set and test-set passes
+        return self.eval_seconds + extra <= self.budget*(self.elapsed + extra)
+
+    def near_fit(self, batch_acc:float|None)->bool:
+        "Could the training set be fitted now: the epoch's batch accuracy, plus its lag (the last gap to a pass, or its rise since the last epoch), within `margin` of `threshold`"
+        if batch_acc is None: return False
+        prev = first(h['batch_acc'] for h in reversed(self.history) if h['batch_acc'] is not None)
+        lag = max(self._gap, batch_acc - (prev if prev is not None else batch_acc), 0.)
+        return batch_acc + lag >= self.threshold - self.margin
+
+    def last_epoch(self)->bool:
+        "Is this epoch the run's last: the last of `fit`, or a budget (`FitBudget`) has stopped its training"
+        return self.learn.epoch >= getattr(self.learn, 'n_epoch', 1)-1 or getattr(self.learn, 'stopped_because', None) is not None
+
+    def _train_due(self, batch_acc)->bool:
+        if self.schedule=='every' or getattr(self, 'keep_logits', False): return True # listeners read every epoch's pass
+        return self.last_epoch() or self.near_fit(batch_acc) or self.affordable(self.n_train)
+
+    def _test_due(self)->bool:
+        if self.schedule=='every': return not (self.test_every>1 and (self.epoch_done+1) % self.test_every)
+        return self.last_epoch() or self.affordable(len(self.y_test))
+
     # --- fastai events ---
     def before_fit(self):
+        # `validate`, `get_preds` (inside fastai's lock) and `lr_find` also send `before_fit`: they are no part of the run
+        self.training_epoch, self._fitting = False, False
+        if self.learn.lock.locked() or hasattr(self.learn, 'lr_finder'): return
         self._fitting, self._losses, self._accs = True, [], []
         if not self._keep: self.reset()
         self._keep = False
@@ -157,8 +201,8 @@ class ConvergenceRecorder(Callback):
             rec.metric_names = L(names[:at] + list(EVAL_NAMES) + names[at:])
         self._t0, self._s0 = time.perf_counter(), self.seconds
         if self.eval_init and not self.history:
-            tl, ta = self._test_eval()
-            self._epoch_row(tl, ta, lr=self.opt.hypers[-1]['lr'] if self.opt else None, init=True)
+            row = self._epoch_row(None, None, lr=self.opt.hypers[-1]['lr'] if self.opt else None, init=True) # measures the cost
+            if self.affordable(len(self.y_test)): row['test_loss'], row['test_acc'] = self._test_eval()
 
     def before_epoch(self):
         rec = getattr(self.learn, 'recorder', None)
@@ -166,17 +210,16 @@ class ConvergenceRecorder(Callback):
         self._losses, self._accs = [], []
 
     def after_batch(self):
-        if not self.training or not len(self.yb): return
+        if not self.training or not len(self.yb) or not self._fitting: return
         self.step += 1
         pred, y = to_float(self.pred).detach(), self.yb[0]
         self._losses.append(self.loss.detach().float())
         self._accs.append((pred.argmax(-1)==y).float().mean())
 
     def before_validate(self):
-        "Skip fastai's validation pass (the test set) on the epochs that `test_every` leaves out"
-        self._skip_test = False
-        if (getattr(self, '_fitting', False) and getattr(self, 'training_epoch', False) and self.test_every>1
-            and (self.epoch_done+1) % self.test_every): self._skip_test = True; raise CancelValidException()
+        "Time fastai's validation pass (the test set), and skip it on the epochs the schedule leaves out"
+        self._skip_test, self._tv = False, time.perf_counter()
+        if self._fitting and self.training_epoch and not self._test_due(): self._skip_test = True; raise CancelValidException()
 
     def after_cancel_validate(self):
         # keep the table's columns: fastai's `Recorder` logs its (empty, so None) test metrics instead of dropping them
@@ -189,22 +232,26 @@ class ConvergenceRecorder(Callback):
         if rec is not None: rec.cancel_train = False
 
     def after_validate(self):
-        if not getattr(self, '_fitting', False) or not getattr(self, 'training_epoch', False): return
+        if not self._fitting or not self.training_epoch: return
         rec = getattr(self.learn, 'recorder', None)
         met = first(m for m in self.learn.metrics if getattr(m, 'name', None)=='accuracy')
-        if getattr(self, '_skip_test', False): tl = ta = None
+        if self._skip_test: tl = ta = None
         elif rec is not None and met is not None and not getattr(rec, 'cancel_valid', False):
             tl, ta = float(rec.loss.value), float(met.value)  # fastai's validation pass is the test set
+            self._timed(self._tv, len(self.y_test))
         else: tl, ta = self._test_eval()
-        row = self._epoch_row(tl, ta, lr=self.opt.hypers[-1]['lr'])
+        ba = torch.stack(self._accs).mean().item() if self._accs else None
+        row = self._epoch_row(tl, ta, lr=self.opt.hypers[-1]['lr'], train=self._train_due(ba))
         if self.marks.get('fit', {}).get('epoch')==self.epoch_done: self.ensure_test() # just fitted: the run will likely stop here
         if rec is not None: rec.log += [row['train_loss'], row['train_acc']]
 
     def before_train(self): self.training_epoch = True
     def after_epoch(self): self.training_epoch = False
     def after_fit(self):
-        if getattr(self, '_fitting', False): self.seconds = self.elapsed
-        self._fitting = False
+        if self._fitting:
+            self.ensure_eval() # the run's last state is always measured: train and test
+            self.seconds = self.elapsed
+        self._fitting = self.training_epoch = False
 
     # --- measurements ---
     @staticmethod
@@ -214,57 +261,87 @@ class ConvergenceRecorder(Callback):
         return torch.cat([b[-1] for b in dl]).cpu()
 
     def _test_eval(self):
+        t = time.perf_counter()
         l, p = self.evaluate(self.dls.valid)
+        self._timed(t, len(p))
         return l.mean().item(), (p==self.y_test).float().mean().item()
 
+    def _fill_log(self, row:dict):
+        "Put `row`'s test and train-set numbers in fastai's line of the epoch, if it is still being written"
+        rec = getattr(self.learn, 'recorder', None)
+        if rec is None or not self.training_epoch: return
+        names = list(rec.metric_names)
+        for n,k in (('valid_loss','test_loss'), ('accuracy','test_acc'), ('train_eval_loss','train_loss'), ('train_eval_acc','train_acc')):
+            if n in names and names.index(n) < len(rec.log): rec.log[names.index(n)] = row[k]
+
     def ensure_test(self):
-        "Evaluate the test set for the last epoch if `test_every` skipped it (called when the run stops)"
+        "Evaluate the test set for the last epoch if the schedule skipped it (called when the run stops)"
         if not self.history or self.history[-1]['test_acc'] is not None: return
         row = self.history[-1]
         row['test_loss'], row['test_acc'] = self._test_eval()
-        rec = getattr(self.learn, 'recorder', None)
-        if rec is not None and getattr(self, 'training_epoch', False): # still in the epoch: fill fastai's line too
-            names = list(rec.metric_names)
-            for n,v in (('valid_loss', row['test_loss']), ('accuracy', row['test_acc'])):
-                if n in names and names.index(n) < len(rec.log): rec.log[names.index(n)] = v
+        self._fill_log(row)
 
-    def _epoch_row(self, test_loss, test_acc, lr=None, init=False)->dict:
-        "Evaluate the training set, update the marks and per-example epochs, and append the epoch's row to `history`"
-        t = time.perf_counter()
-        keep = getattr(self, 'keep_logits', False) # set by listeners that read the logits (e.g. `scores.ExampleScores`)
-        out = self.evaluate(self.eval_dl, logits=True) if keep else self.evaluate(self.eval_dl)
-        losses, preds = out[:2]
-        self.eval_seconds += time.perf_counter()-t
-        if not init: self.epoch_done += 1
-        self.train_pass = dict(epoch=self.epoch_done, init=init, losses=losses, preds=preds, logits=out[2] if keep else None)
-        ep, correct, mask = self.epoch_done, preds==self.y_train, self.mask
-        self.first_fit[(self.first_fit<0) & correct] = ep
-        self.fit_since[~correct] = -1
-        self.fit_since[(self.fit_since<0) & correct] = ep
+    def ensure_eval(self):
+        "Evaluate the training set and the test set for the last epoch if the schedule skipped them and the model is still that epoch's (called when the run stops)"
+        if not self.history or self.history[-1]['step']!=self.step: return # stopped within an epoch (interrupted): no row is the model's
+        if self.history[-1]['train_acc'] is None:
+            row = self.history.pop()
+            self._fill_log(self._epoch_row(row['test_loss'], row['test_acc'], row['lr'], redo=row))
+        self.ensure_test()
+
+    def _epoch_row(self, test_loss, test_acc, lr=None, init=False, train:bool=True, redo:dict=None)->dict:
+        "Append the epoch's row to `history`; with `train`, evaluate the training set and update the marks and per-example epochs"
+        if not init and redo is None: self.epoch_done += 1
+        ep = self.epoch_done
         if self._losses:
             sl, sa = torch.stack(self._losses).cpu(), torch.stack(self._accs).cpu()
             if self.keep_steps: self.step_loss += sl.tolist(); self.step_acc += sa.tolist()
             bl, ba = sl.mean().item(), sa.mean().item()
+        elif redo is not None: bl, ba = redo['batch_loss'], redo['batch_acc']
         else: bl = ba = None
         self._losses, self._accs = [], []
-        fitted = self.first_fit>=0
-        row = dict(epoch=ep, step=self.step, seconds=self.elapsed, lr=lr, train_loss=losses.mean().item(),
-                   train_acc=correct.float().mean().item(), test_loss=test_loss, test_acc=test_acc, batch_loss=bl, batch_acc=ba,
-                   train_acc_clean=_fraction(correct[~mask]), train_acc_corrupted=_fraction(correct[mask]),
-                   corrupted_predict_clean=_fraction((preds==self.y_clean)[mask]),
-                   fitted_clean=_fraction(fitted[~mask]), fitted_corrupted=_fraction(fitted[mask]))
+        row = dict(epoch=ep, step=self.step if redo is None else redo['step'], seconds=None, lr=lr, train_loss=None, train_acc=None,
+                   test_loss=test_loss, test_acc=test_acc, batch_loss=bl, batch_acc=ba, train_acc_clean=None, train_acc_corrupted=None,
+                   corrupted_predict_clean=None, fitted_clean=None, fitted_corrupted=None)
+        if train: self._train_pass(row, init)
+        row['seconds'], row['eval_seconds'] = (self.train_seconds, self.eval_seconds) if redo is None else (redo['seconds'], self.eval_seconds)
         self.history.append(row)
-        when = dict(step=self.step, epoch=ep, seconds=row['seconds'])
-        if 'fit' not in self.marks and int(correct.sum()) >= math.ceil(self.threshold*self.n_train - 1e-9): self.marks['fit'] = when
+        if not train: return row
+        when = dict(step=row['step'], epoch=ep, seconds=row['seconds'])
+        if 'fit' not in self.marks and self._n_correct >= math.ceil(self.threshold*self.n_train - 1e-9):
+            self.marks['fit'] = when
         for lv in self.loss_levels:
             k = _level_key(lv)
             if k not in self.marks.setdefault('loss', {}) and row['train_loss'] < lv: self.marks['loss'][k] = when
         return row
 
+    def _train_pass(self, row:dict, init:bool):
+        "Evaluate the training set into `row`: accuracies overall, on clean and corrupted examples, and the per-example epochs"
+        t = time.perf_counter()
+        keep = getattr(self, 'keep_logits', False) # set by listeners that read the logits (e.g. `scores.ExampleScores`)
+        out = self.evaluate(self.eval_dl, logits=True) if keep else self.evaluate(self.eval_dl)
+        losses, preds = out[:2]
+        self._timed(t, len(preds))
+        ep = row['epoch']
+        self.train_pass = dict(epoch=ep, init=init, losses=losses, preds=preds, logits=out[2] if keep else None)
+        correct, mask = preds==self.y_train, self.mask
+        self.first_fit[(self.first_fit<0) & correct] = ep
+        self.fit_since[~correct] = -1
+        self.fit_since[(self.fit_since<0) & correct] = ep
+        fitted, self._n_correct = self.first_fit>=0, int(correct.sum())
+        row.update(train_loss=losses.mean().item(), train_acc=correct.float().mean().item(),
+                   train_acc_clean=_fraction(correct[~mask]), train_acc_corrupted=_fraction(correct[mask]),
+                   corrupted_predict_clean=_fraction((preds==self.y_clean)[mask]),
+                   fitted_clean=_fraction(fitted[~mask]), fitted_corrupted=_fraction(fitted[mask]))
+        if row['batch_acc'] is not None: self._gap = row['train_acc'] - row['batch_acc']
+
     @property
     def elapsed(self)->float:
-        "Wall-clock seconds of training in this run, across resumes"
+        "Wall-clock seconds of this run, evaluation included, across resumes"
         return self._s0 + time.perf_counter() - self._t0 if getattr(self, '_fitting', False) else self.seconds
+
+    @property
+    def train_seconds(self)->float: "Wall-clock seconds of training alone: `elapsed` less `eval_seconds`"; return self.elapsed - self.eval_seconds
 
     @property
     def fitted(self)->bool: "Has the training set been fitted (accuracy >= `threshold`)?"; return 'fit' in self.marks
@@ -276,6 +353,7 @@ class ConvergenceRecorder(Callback):
                    threshold=self.threshold,
                    loss_below={_level_key(lv): self.marks.get('loss', {}).get(_level_key(lv)) for lv in self.loss_levels},
                    epochs=self.epoch_done, steps=self.step, seconds=round(self.elapsed, 3), eval_seconds=round(self.eval_seconds, 3),
+                   train_seconds=round(self.train_seconds, 3),
                    train_loss=last.get('train_loss'), train_acc=last.get('train_acc'),
                    test_loss=last.get('test_loss'), test_acc=last.get('test_acc'),
                    best_test_acc=max((h['test_acc'] for h in self.history if h['epoch']>0 and h['test_acc'] is not None), default=None))
@@ -326,9 +404,20 @@ class FitBudget(Callback):
         elif self.learn.stopped_because: pass
         elif self.epochs is not None and self.rec.epoch_done >= self.epochs: self.learn.stopped_because = 'epochs'
         else: return
-        self.rec.ensure_test()
+        self.rec.ensure_eval()
         raise CancelFitException()
     def after_cancel_fit(self): self.cancelled = True
+
+# %% ../nbs/04_callbacks.ipynb #ad815a17
+from fastai.callback.tracker import EarlyStoppingCallback
+
+class RunEarlyStopping(EarlyStoppingCallback):
+    "fastai's `EarlyStoppingCallback`, idle outside a training fit (`validate`, `get_preds`, `lr_find`), so it can stay on the learner"
+    def before_fit(self):
+        self._on = not (self.learn.lock.locked() or hasattr(self.learn, 'lr_finder'))
+        if self._on: super().before_fit()
+    def after_epoch(self):
+        if getattr(self, '_on', False): super().after_epoch()
 
 # %% ../nbs/04_callbacks.ipynb #78f5dbea
 def _rng_state(learn)->dict:
@@ -419,6 +508,39 @@ class CPUAutocast(Callback):
     def after_fit(self): self._exit(); self.autocast = None
     def _exit(self):
         if self._on: self.autocast.__exit__(None, None, None); self._on = False
+
+# %% ../nbs/04_callbacks.ipynb #5ece9230
+def _plain(x): return x.as_subclass(torch.Tensor) if isinstance(x, torch.Tensor) else x
+
+def compile_model(learn, # A `Learner`
+                  **kwargs, # Passed to `torch.compile` (`mode`, `dynamic`, `backend`...)
+                 )->bool:
+    "Compile `learn.model` in place (as `nn.Module.compile`, on plain tensors); if torch cannot compile it here, warn and keep it eager. Whether it compiled"
+    m, was = learn.model, learn.model.training
+    try:
+        fn = torch.compile(m._call_impl, **kwargs) # what `nn.Module.compile` does, with fastai's tensor types left outside:
+        m._compiled_call_impl = lambda *a, **kw: fn(*(_plain(x) for x in a), **kw) # dynamo traces plain tensors
+        xb = first(learn.dls.valid)[0][:2]
+        with torch.no_grad(): m.eval(); m(xb) # compiling happens at the first call: fail here, not in the middle of a run
+        return True
+    except Exception as e:
+        m._compiled_call_impl = None # back to eager
+        msg = str(e).strip().splitlines()
+        warnings.warn(f"torch.compile failed on {getattr(learn.dls, 'device', 'this device')} ({type(e).__name__}: "
+                      f"{msg[0][:200] if msg else ''}); training the eager model")
+        return False
+    finally: m.train(was)
+
+def preprocess_dtype(precision:str='fp32', # 'fp32', 'fp16' or 'bf16'
+                     device=None, # Device of the data (default: fastai's `default_device()`)
+                     augment=None, # The run's augmentation: random augmentation is preprocessed per batch
+                     preprocess:str='auto', # `randomized_dls`'s `preprocess`
+                    )->dict:
+    "`randomized_dls`'s `dtype` for a run in `precision`: bf16/fp16 on CUDA for data preprocessed once, else nothing (float32)"
+    from fastai.torch_core import default_device
+    half = dict(bf16=torch.bfloat16, fp16=torch.float16).get(precision)
+    dev = torch.device(device if device is not None else default_device())
+    return dict(dtype=half) if half is not None and dev.type=='cuda' and not augment and preprocess!='batch' else {}
 
 # %% ../nbs/04_callbacks.ipynb #a34c376b
 from fastai.learner import Learner

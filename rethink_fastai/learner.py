@@ -86,7 +86,7 @@ def _early_stopping(early_stopping)->list:
     if early_stopping is None or early_stopping is False: return []
     if isinstance(early_stopping, Callback): return [early_stopping]
     kw = dict(early_stopping) if isinstance(early_stopping, dict) else dict(patience=int(early_stopping))
-    return [EarlyStoppingCallback(monitor=kw.pop('monitor', 'accuracy'), **kw)]
+    return [RunEarlyStopping(monitor=kw.pop('monitor', 'accuracy'), **kw)]
 
 def _model_kwargs(dropout, bn, model_kwargs)->dict:
     kw = dict(model_kwargs or {})
@@ -118,6 +118,9 @@ def rethink_learner(
     loss_levels:tuple=(0.1, 0.01), # Training-loss levels whose first crossing is recorded
     eval_bs:int=1024, # Batch size of the per-epoch evaluations
     test_every:int=1, # Evaluate the test set every this many epochs (and when the run stops)
+    eval_schedule:str='auto', # 'auto' (evaluation within `eval_budget` of the wall time, fit epoch exact) or 'every' epoch; early stopping needs 'every'
+    eval_budget:float=0.15, # Largest share of the wall time that optional evaluation passes may take, with 'auto'
+    compile:bool=False, # `torch.compile` the model (`compile_model`; the eager model if compiling fails)
     init_seed:int=None, # Seed of initialization and shuffling, if not `seed`
     dls=None, # Ready `DataLoaders` (the data arguments are then ignored)
     model:nn.Module=None, # A ready model (`arch` then only names it in the record)
@@ -128,7 +131,9 @@ def rethink_learner(
     "A fastai `Learner` for the paper's experiment: `arch` on `dataset` under `randomization`, with the paper's settings"
     init_seed = seed if init_seed is None else init_seed
     if early_stopping and test_every!=1: raise ValueError("early stopping watches the test accuracy every epoch: use test_every=1")
+    if early_stopping: eval_schedule = 'every' # it watches the test accuracy every epoch
     if dls is None:
+        kwargs = preprocess_dtype(precision, device, augment) | kwargs
         set_seed(init_seed)
         dls = randomized_dls(dataset, randomization, corruption, seed, bs=bs, augment=augment, device=device, **kwargs)
     shape = tuple(first(dls.valid)[0].shape[1:]) # after the crop
@@ -137,8 +142,9 @@ def rethink_learner(
         model = rethink_model(arch, shape, len(dls.vocab), **_model_kwargs(dropout, bn, model_kwargs))
     lr = paper_lr(arch) if lr is None else lr
     learn = RethinkLearner(dls, model, loss_func=PlainCrossEntropyLossFlat(), opt_func=opt_func or partial(sgd, mom=mom), lr=lr, wd=wd,
-                    metrics=accuracy, cbs=[ConvergenceRecorder(threshold, loss_levels, eval_bs, test_every=test_every), *_early_stopping(early_stopping), *L(cbs)])
+                    metrics=accuracy, cbs=[ConvergenceRecorder(threshold, loss_levels, eval_bs, test_every=test_every, schedule=eval_schedule, budget=eval_budget), *_early_stopping(early_stopping), *L(cbs)])
     set_precision(learn, precision)
+    if compile: compile_model(learn)
     if channels_last is None: channels_last = _device_type(learn)=='cuda' and is_convnet(model)
     if channels_last: learn.add_cb(ChannelsLast())
     d = getattr(dls, 'data', None)
@@ -150,7 +156,7 @@ def rethink_learner(
         bs=dls.train.bs, lr=lr, mom=mom, wd=wd, dropout=dropout, augment=augment, bn=bn,
         early_stopping=early_stopping if isinstance(early_stopping, (int, float, dict, type(None))) else str(early_stopping),
         opt=getattr(opt_func, '__name__', 'sgd') if opt_func else 'sgd', precision=precision, channels_last=bool(channels_last),
-        test_every=test_every, device=str(getattr(dls, 'device', None) or default_device()))
+        test_every=test_every, eval_schedule=eval_schedule, eval_budget=eval_budget, compile=compile, device=str(getattr(dls, 'device', None) or default_device()))
     return learn
 
 # %% ../nbs/05_learner.ipynb #208068e9
@@ -412,6 +418,9 @@ class RunConfig:
     measures_every:int=None # With `measures`: measure every this many epochs too
     threads:int=1 # CPU threads for torch in this run (not part of the key)
     tracker:str=None # Experiment tracker: 'tensorboard', 'wandb' (offline unless WANDB_MODE says otherwise) or 'csv' (not part of the key)
+    eval_schedule:str='auto' # Evaluation: 'auto' (train-set pass whenever the fit is near, so its epoch is exact; test set at the fit and the end; other passes while evaluation stays within `eval_budget` of the wall time) or 'every' epoch (early stopping uses 'every')
+    eval_budget:float=0.15 # With 'auto': the largest share of the wall time that optional evaluation passes may bring evaluation to
+    compile:bool=False # `torch.compile` the model (slow to start; on the CPU it needs a C++ compiler, else the run goes on eager with a warning)
 
     def __post_init__(self):
         for f in fields(self): setattr(self, f.name, _check(f.name, getattr(self, f.name), _hints()[f.name]))
@@ -443,7 +452,7 @@ class RunConfig:
         if d=='auto': d = 'epoch' if str(self.dataset) in PAPER_DATASETS else DECAY_STEPS
         return None if d=='epoch' else d
 
-NOT_KEY = ('threads', 'tracker', 'data', 'preprocess') # how a run is executed, watched and found, not what it trains (the data's identity, not its path, is in the key)
+NOT_KEY = ('threads', 'tracker', 'data', 'preprocess', 'compile', 'eval_budget') # how a run is executed, watched and found, not what it trains (the data's identity, not its path, is in the key)
 KEY_ALWAYS = ('dataset', 'randomization', 'arch', 'seed') # in every key, so the store's configs read plainly
 
 @functools.cache
@@ -498,6 +507,7 @@ def _validate(c:RunConfig):
                   ('preprocess', PREPROCESS), ('human', sum(HUMAN_LABELS.values(), ()))):
         _need(getattr(c, k) in ok, f"unknown {k} {getattr(c, k)!r}: use one of {', '.join(o for o in ok if o)}")
     _need(c.early_stopping is None or c.test_every==1, "early stopping watches the test accuracy every epoch: use test_every=1")
+    _need(c.eval_schedule in EVAL_SCHEDULES and 0 <= c.eval_budget <= 1, f"eval_schedule must be one of {', '.join(EVAL_SCHEDULES)} and eval_budget in [0, 1], got {c.eval_schedule!r}, {c.eval_budget}")
     _need(c.cleanlab_folds==0 or c.cleanlab_folds >= 2, f"cleanlab_folds must be 0 (off) or at least 2, got {c.cleanlab_folds}")
     for k, on in (('el2n_epoch', 'scores'), ('cleanlab_folds', 'scores'), ('sharpness', 'measures'), ('measures_every', 'measures')):
         f = first(f for f in fields(c) if f.name==k)

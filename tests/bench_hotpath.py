@@ -29,7 +29,7 @@ from fastai.callback.core import Callback, CancelFitException
 from fastai.learner import Learner
 from fastai.optimizer import OptimWrapper
 from fastai.torch_core import set_seed
-from rethink_fastai.bench import bench_data, hand_epoch
+from rethink_fastai.bench import bench_data, hand_epoch, hand_epoch_once
 from rethink_fastai.loaders import batch_tfms, paper_crop, preprocess_once
 from rethink_fastai.models import rethink_model
 from rethink_fastai.learner import rethink_learner, paper_lr, sgd
@@ -64,17 +64,6 @@ class KitContender:
         t = TrainTimer()
         with self.learn.no_bar(), self.learn.no_logging(): self.learn.fit(1, cbs=t)
         return t.train_s
-
-def hand_epoch_once(model, opt, x, y, bs=128)->int:
-    "`bench.hand_epoch` over images already preprocessed: index, forward, backward, SGD step"
-    model.train()
-    n = 0
-    for idx in torch.randperm(len(x), device=x.device).split(bs):
-        if len(idx) < bs: break
-        loss = F.cross_entropy(model(x[idx]), y[idx])
-        opt.zero_grad(); loss.backward(); opt.step()
-        n += bs
-    return n
 
 class LimitContender:
     "The hand-written loop, over raw `uint8` images (`once=False`) or images preprocessed once"

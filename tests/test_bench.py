@@ -24,7 +24,10 @@ def test_bench_tiny(tmp_path):
     assert m['kit_over_limit_rss'] == kit['peak_rss_mb'] / lim['peak_rss_mb']
     assert 'recorder_eval_s' in kit and 'fit_epoch_s' in fa and fa['num_workers'] >= 0 and kit['setup_s'] > 0
     for p in m['profiles']: assert (tmp_path/p).read_text().startswith('one training epoch')
-    assert {t['figure'] for t in j['targets']} == {'kit_over_limit_time', 'fastai_default_over_kit_time', 'kit_over_limit_rss'}
+    assert {t['figure'] for t in j['targets']} == {'kit_over_limit_time', 'kit_over_limit_once_time', 'fastai_default_over_kit_time', 'kit_over_limit_rss'}
+    once = m['contenders']['limit_once']
+    pairs_once = [k/l for k, l in zip(kit['epochs_s'], once['epochs_s'])]
+    assert m['kit_over_limit_once_pairs'] == pairs_once and m['kit_over_limit_once_time'] == statistics.median(pairs_once)
 
 def test_rethink_bench_command(tmp_path):
     "`rethink bench` from the command line: per-model subsets, one model, the files written"

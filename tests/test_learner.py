@@ -35,7 +35,7 @@ def test_mlp_memorizes_random_labels_and_generalizes_true_labels(tmp_path):
     assert r['n_params'] == 64*512 + 512 + 512*10 + 10
     h = history_df(r)
     assert h.epoch.tolist() == list(range(r['epochs'] + 1))
-    assert h.train_acc.iloc[-1] == 1.0 and (h.train_acc.iloc[:-1] < 1.0).all()
+    assert h.train_acc.iloc[-1] == 1.0 and (h.train_acc.iloc[:-1].dropna() < 1.0).all() # epochs the schedule evaluated
     assert h.step.iloc[-1] == r['steps_to_fit'] == r['epochs_to_fit'] * 11  # 1,437 images, batches of 128, last one dropped
     m = memorization_df(r)
     assert (m.first_fit_epoch >= 0).all() and m.first_fit_epoch.max() <= r['epochs_to_fit']
