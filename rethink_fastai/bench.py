@@ -19,6 +19,7 @@ import pandas as pd
 from .models import rethink_model, n_params, PAPER_ARCHS
 from .learner import rethink_learner, paper_lr, set_precision, is_convnet, PRECISIONS
 from .callbacks import eval_loader, preprocess_dtype
+from .theory import peak_mem_gb
 from .bench_report import *
 
 # %% auto #0
@@ -137,8 +138,8 @@ def _rss_mb()->float:
     except OSError: return float('nan')
 
 def _peak_rss_mb(who=resource.RUSAGE_SELF)->float:
-    "Peak resident memory (MB) of this process (or of its largest finished child, with `RUSAGE_CHILDREN`)"
-    return resource.getrusage(who).ru_maxrss / (2**20 if sys.platform=='darwin' else 2**10)
+    "Peak resident memory (MB) of this process (or of its largest finished child, with `RUSAGE_CHILDREN`): `theory.peak_mem_gb` in MB"
+    return 1024*peak_mem_gb(who)
 
 def _profile_to(fn, prof:cProfile.Profile, title:str):
     "Write the top of `prof` (by cumulative and by own time) to `fn`"
