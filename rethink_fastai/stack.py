@@ -142,7 +142,9 @@ class StackRecorder(Callback):
     def __init__(self,
         members:list, # The members' `Learner`s (from `rethink_learner`), models tied to the stack
         budgets:list, # One `FitBudget` per member
-    ): store_attr(); self.active, self.done, self.started = list(range(len(members))), [], False
+    ): store_attr(); self.active, self.done, self.started, self.n_step = list(range(len(members))), [], False, 0
+    @property
+    def step(self)->int: return self.n_step # the stack's optimizer steps: what the schedules count (`StepDecayLR`, 'one_cycle')
 
     def before_fit(self):
         if self.started: return # `fit_stack` calls `fit` once per epoch
@@ -157,6 +159,7 @@ class StackRecorder(Callback):
     def before_validate(self): raise CancelValidException() # each member evaluates its own test set after the epoch
     def after_batch(self):
         if not self.training: return
+        self.n_step += 1
         losses, stop = member_losses(self.pred.detach(), self.y), False
         for i in self.active:
             m = self.members[i]
@@ -222,7 +225,7 @@ def stack_learner(members:list, # The members' `Learner`s, from `rethink_learner
     model = stack_models([m.model for m in members])
     dls = DataLoaders(StackDL([m.dls.train for m in members]), StackDL([m.dls.valid for m in members]))
     learn = Learner(dls, model, loss_func=stack_loss, opt_func=m0.opt_func, lr=m0.lr, wd=m0.wd, cbs=StackRecorder(members, budgets))
-    learn.convergence_recorder = m0.convergence_recorder # the step count, for a 'one_cycle' schedule
+    learn.convergence_recorder = learn.stack_recorder # its step count, which goes on when member 0 is done, for the schedules
     return set_precision(learn, m0.rethink_config.get('precision', 'fp32'))
 
 # %% ../nbs/15_stack.ipynb #a4b54492

@@ -62,8 +62,8 @@ def test_stack_reproduces_separate_losses(arch, k, steps, bs):
         assert (a['steps'], a['epochs']) == (b['steps'], b['epochs'])
 
 def test_early_stopping_per_member():
-    "Each member stops on its own test accuracy, at the epoch its separate run stops"
-    kw = dict(epochs=40, early_stopping=2, lr=0.001)
+    "Each member stops on its own test accuracy, at the epoch its separate run stops, the others' learning rate still decaying"
+    kw = dict(epochs=40, early_stopping=2, lr=0.001, decay_every=6)
     sep, stk = separate('mlp1x512', RUNS, **kw), stacked('mlp1x512', RUNS, **kw)
     for a, b in zip(stk, sep):
         assert (a['stopped_because'], a['epochs'], a['epochs_to_fit']) == (b['stopped_because'], b['epochs'], b['epochs_to_fit'])
