@@ -10,7 +10,8 @@ __all__ = []
 # %% ../nbs/99_all.ipynb #214ea253
 from . import (data as _data, randomize as _randomize, loaders as _loaders, models as _models,
     callbacks as _callbacks, learner as _learner, experiments as _experiments, store as _store, sweep as _sweep,
-    report as _report, theory as _theory, distributed as _distributed, imagenet as _imagenet, demo as _demo)
+    report as _report, theory as _theory, distributed as _distributed, imagenet as _imagenet, demo as _demo,
+    stack as _stack)
 from .data import *
 from .randomize import *
 from .loaders import *
@@ -25,6 +26,7 @@ from .theory import *
 from .distributed import *
 from .imagenet import *
 from .demo import *
+from .stack import *
 
 __all__ = list(dict.fromkeys(n for m in (_data, _randomize, _loaders, _models, _callbacks, _learner, _experiments,
-                                         _store, _sweep, _report, _theory, _distributed, _imagenet, _demo) for n in m.__all__))
+                                         _store, _sweep, _report, _theory, _distributed, _imagenet, _demo, _stack) for n in m.__all__))

@@ -200,6 +200,7 @@ def sweep(
     timeout_min:int=None, # Time limit of each Slurm job, in minutes (slurm; default one day)
     folder:str=None, # Where submitit keeps scripts, logs and results (slurm; default rethink_slurm)
     jobs:int=1, # Runs at once on this machine, each in its own worker process (local executor; each run uses --threads)
+    stack:Annotated[str, dict(metavar='K|auto')]=None, # Train runs that differ only in seed and labels K at a time as one stacked learner (`rethink_fastai.stack`), or 'auto': K measured on this device
     lease:float=120., # Seconds a run stays claimed without a heartbeat: a run of a sweep that died elsewhere is taken over after this
     quiet:bool=False, # No progress bar
     **settings, # Settings for every run, over the spec's: a flag for each field of `RunConfig`
@@ -221,6 +222,10 @@ def sweep(
     if jobs < 1: raise ValueError(f"--jobs must be at least 1, got {jobs}")
     if not (lease > 0 and math.isfinite(lease)): raise ValueError(f"--lease must be a positive number of seconds, got {lease}")
     if jobs > 1: ex['processes'] = jobs
+    if stack is not None:
+        if executor!='local' or jobs > 1: raise ValueError("--stack trains its stacks in this process: it cannot go with --executor ray/slurm or --jobs > 1")
+        if stack!='auto' and not (stack.isdigit() and int(stack) >= 1): raise ValueError(f"--stack must be a number of runs (at least 1) or 'auto', got {stack!r}")
+        executor, ex = 'stack', ex | dict(k=stack if stack=='auto' else int(stack))
     ps = inspect.signature(EXECUTORS[executor]).parameters if executor in EXECUTORS else {} # an unknown executor is `sweep`'s error
     bad = ['--'+k.replace('_','-') for k in ex if ps and (k not in ps or ps[k].kind is inspect.Parameter.VAR_KEYWORD)]
     if bad: raise ValueError(f"{', '.join(bad)}: not an option of --executor {executor}")

@@ -33,10 +33,10 @@ from .callbacks import *
 # %% auto #0
 __all__ = ['PRECISIONS', 'MAX_EPOCHS', 'SCHEDULES', 'PAPER_DATASETS', 'DECAY_STEPS', 'TRACKERS', 'NOT_KEY', 'KEY_ALWAYS',
            'PLUGIN_GROUP', 'RUN_OPTIONS', 'sgd', 'paper_lr', 'set_precision', 'is_convnet', 'rethink_learner',
-           'StepDecayLR', 'save_record', 'load_record', 'history_df', 'steps_df', 'memorization_df', 'records_df',
-           'relative_convergence', 'RunConfig', 'settings_table', 'tracking', 'check_device', 'check_folder',
-           'load_plugins', 'run_option', 'run_options', 'learner_kwargs', 'plugin_run_kwargs', 'run_experiment',
-           'run_summary']
+           'StepDecayLR', 'fit_callbacks', 'save_record', 'load_record', 'history_df', 'steps_df', 'memorization_df',
+           'records_df', 'relative_convergence', 'RunConfig', 'settings_table', 'tracking', 'check_device',
+           'check_folder', 'load_plugins', 'run_option', 'run_options', 'learner_kwargs', 'plugin_run_kwargs',
+           'run_record', 'run_experiment', 'run_summary']
 
 # %% ../nbs/05_learner.ipynb #b36d931a
 def sgd(params, # Parameters or parameter groups (fastai's splitter output)
@@ -215,6 +215,27 @@ def _table_logger(learn):
         print('  '.join(f'{c:>{w}}' for c,w in zip(cells, widths)), flush=True)
     return log
 
+# %% ../nbs/05_learner.ipynb #5e7a1c42
+def fit_callbacks(learn:Learner, # The learner to train (its `convergence_recorder` holds the threshold)
+                  epochs:int=None, # Most epochs (None: no limit of epochs)
+                  steps:int=None, # Most optimizer steps
+                  seconds:float=None, # Most wall-clock seconds
+                  until_fit:bool=True, # Stop when the training set is fitted
+                  lr:float=None, # Initial learning rate (default: the learner's)
+                  schedule='exp', # 'exp', 'constant', 'one_cycle', or a callback
+                  gamma:float=0.95, # Factor of each decay period of 'exp'
+                  decay_every:int=None, # Steps between two decays of 'exp' (None: after every epoch)
+                  **one_cycle_kwargs, # `div`, `div_final`, `pct_start`, `moms` for schedule='one_cycle'
+                 )->list:
+    "The schedule's callbacks, then the `FitBudget`, of a `fit_memorize` run of `learn`; sets `learn.run_settings`, what its record says of them"
+    lr = learn.lr if lr is None else lr
+    total = steps if steps is not None else (epochs*len(learn.dls.train) if epochs is not None and epochs < MAX_EPOCHS else None)
+    learn.run_settings = dict(epochs=epochs, steps=steps, seconds=seconds, until_fit=until_fit, lr=lr,
+                              schedule=schedule if isinstance(schedule, (str, type(None))) else type(schedule).__name__,
+                              gamma=gamma if schedule=='exp' else None, decay_every=decay_every if schedule=='exp' else None,
+                              threshold=learn.convergence_recorder.threshold, **one_cycle_kwargs)
+    return [*_schedule_cb(learn, schedule, gamma, lr, total, one_cycle_kwargs, decay_every), FitBudget(epochs, steps, seconds, until_fit)]
+
 # %% ../nbs/05_learner.ipynb #08f88327
 @patch
 def fit_memorize(self:Learner,
@@ -251,15 +272,9 @@ def fit_memorize(self:Learner,
         if resume: print(f"no checkpoint at {checkpoint}: starting from the beginning", file=sys.stderr)
         rec.reset()
     lr = self.lr if lr is None else lr
-    n_iter = len(self.dls.train)
-    total = steps if steps is not None else (epochs*n_iter if epochs is not None and epochs < MAX_EPOCHS else None)
-    budget = FitBudget(epochs, steps, seconds, until_fit)
-    run_cbs = [*_schedule_cb(self, schedule, gamma, lr, total, one_cycle_kwargs, decay_every), budget, *L(cbs)]
+    *sched, budget = fit_callbacks(self, epochs, steps, seconds, until_fit, lr, schedule, gamma, decay_every, **one_cycle_kwargs)
+    run_cbs = [*sched, budget, *L(cbs)]
     if checkpoint is not None: run_cbs.append(Checkpoint(checkpoint, rng=rng, extra=dict(lr=lr, identity=identity)))
-    self.run_settings = dict(epochs=epochs, steps=steps, seconds=seconds, until_fit=until_fit, lr=lr,
-                             schedule=schedule if isinstance(schedule, (str, type(None))) else type(schedule).__name__,
-                             gamma=gamma if schedule=='exp' else None,
-                             decay_every=decay_every if schedule=='exp' else None, threshold=rec.threshold, **one_cycle_kwargs)
     self.stopped_because = None
     n_epoch = min(epochs if epochs is not None else MAX_EPOCHS, MAX_EPOCHS) - offset
     if until_fit and rec.fitted: self.stopped_because = 'fitted'
@@ -627,6 +642,18 @@ def plugin_run_kwargs(cfg:RunConfig, # A run's settings
     if cfg.schedule=='exp' and cfg.decay_period(): kw['schedule'] = StepDecayLR(cfg.gamma, cfg.decay_period())
     return kw
 
+def run_record(r:dict, # The record `fit_memorize` returned
+               cfg:RunConfig, # The run's settings
+               learn:Learner=None, # The run's learner, for the plugins' after-work
+               opts:list=(), # The run's plugin options (`run_options(cfg)`)
+              )->dict:
+    "`r` as `run_experiment` records it: the threads it ran on, the plugins' after-work, and `config` with every setting"
+    r['threads'] = torch.get_num_threads()
+    for o in opts:
+        if o['after'] is not None: o['after'](learn, cfg, r)
+    r['config'] = dict(cfg.as_dict(), **r['config']) # every setting as given, then the resolved ones (lr, bs...)
+    return r
+
 def run_experiment(*args, # `RunConfig`'s first fields by position: dataset, randomization, corruption, arch
                    config:RunConfig=None, # The run's settings (instead of `args` and `kwargs`)
                    out:str|Path=None, # Folder for `result.json`, `checkpoint.pth` and the tracker's logs
@@ -647,10 +674,7 @@ def run_experiment(*args, # `RunConfig`'s first fields by position: dataset, ran
     with tracking(cfg.tracker, out or Path('rethink_logs'), cfg) as tcbs:
         r = learn.fit_memorize(**{k: getattr(cfg, k) for k in _FIT}, decay_every=cfg.decay_period(), quiet=quiet, bar=bar,
                                cbs=tcbs, checkpoint=out/'checkpoint.pth' if out else None, resume=resume)
-    r['threads'] = torch.get_num_threads()
-    for o in opts:
-        if o['after'] is not None: o['after'](learn, cfg, r)
-    r['config'] = dict(cfg.as_dict(), **r['config']) # every setting as given, then the resolved ones (lr, bs...)
+    r = run_record(r, cfg, learn, opts)
     if out is not None: save_record(r, out/'result.json')
     if not quiet: print(run_summary(r), flush=True)
     return r

@@ -19,13 +19,14 @@ from fastai.callback.tracker import EarlyStoppingCallback
 from fastai.callback.fp16 import MixedPrecision
 from .callbacks import FitBudget, CPUAutocast
 from .models import rethink_model
-from .learner import rethink_learner, run_experiment, set_precision, MAX_EPOCHS, _schedule_cb
+from .learner import (rethink_learner, run_experiment, set_precision, MAX_EPOCHS, RunConfig, learner_kwargs, run_options,
+                                    run_record, fit_callbacks, check_device, _FIT)
 from .sweep import register_executor, local_executor, trainer_args
 
 # %% auto #0
-__all__ = ['MEMBER_KEYS', 'FIT_KEYS', 'UNSTACKABLE', 'StackedModel', 'stack_models', 'stack_error', 'can_stack', 'stack_loss',
-           'member_losses', 'StackDL', 'StackRecorder', 'check_stackable', 'stack_learner', 'fit_stack', 'stack_group',
-           'stack_runs', 'stack_timing', 'auto_stack_k', 'stack_executor']
+__all__ = ['MEMBER_KEYS', 'StackedModel', 'stack_models', 'stack_error', 'can_stack', 'stack_loss', 'member_losses', 'StackDL',
+           'StackRecorder', 'check_stackable', 'stack_learner', 'fit_stack', 'stack_group', 'stack_runs',
+           'stack_timing', 'auto_stack_k', 'stack_executor']
 
 # %% ../nbs/15_stack.ipynb #282dcdbe
 class StackedModel(nn.Module):
@@ -141,7 +142,9 @@ class StackRecorder(Callback):
     def __init__(self,
         members:list, # The members' `Learner`s (from `rethink_learner`), models tied to the stack
         budgets:list, # One `FitBudget` per member
-    ): store_attr(); self.active, self.done, self.started = list(range(len(members))), [], False
+    ): store_attr(); self.active, self.done, self.started, self.n_step = list(range(len(members))), [], False, 0
+    @property
+    def step(self)->int: return self.n_step # the stack's optimizer steps: what the schedules count (`StepDecayLR`, 'one_cycle')
 
     def before_fit(self):
         if self.started: return # `fit_stack` calls `fit` once per epoch
@@ -156,6 +159,7 @@ class StackRecorder(Callback):
     def before_validate(self): raise CancelValidException() # each member evaluates its own test set after the epoch
     def after_batch(self):
         if not self.training: return
+        self.n_step += 1
         losses, stop = member_losses(self.pred.detach(), self.y), False
         for i in self.active:
             m = self.members[i]
@@ -199,7 +203,8 @@ class StackRecorder(Callback):
         self.active.remove(i); self.done.append(i)
 
 # %% ../nbs/15_stack.ipynb #ee41eacb
-MEMBER_KEYS = ('seed', 'init_seed', 'randomization', 'corruption', 'realized_corruption', 'identity') # may differ within a stack
+MEMBER_KEYS = ('seed', 'init_seed', 'randomization', 'corruption', 'realized_corruption', 'identity', # may differ within a stack
+               'pairs', 'transition', 'human', 'human_file') # (the label-noise settings)
 
 def check_stackable(members:list):
     "Raise if `members` differ in anything but seed and data (architecture, optimizer, regularizers, batches per epoch...)"
@@ -220,15 +225,10 @@ def stack_learner(members:list, # The members' `Learner`s, from `rethink_learner
     model = stack_models([m.model for m in members])
     dls = DataLoaders(StackDL([m.dls.train for m in members]), StackDL([m.dls.valid for m in members]))
     learn = Learner(dls, model, loss_func=stack_loss, opt_func=m0.opt_func, lr=m0.lr, wd=m0.wd, cbs=StackRecorder(members, budgets))
-    learn.convergence_recorder = m0.convergence_recorder # the step count, for a 'one_cycle' schedule
+    learn.convergence_recorder = learn.stack_recorder # its step count, which goes on when member 0 is done, for the schedules
     return set_precision(learn, m0.rethink_config.get('precision', 'fp32'))
 
 # %% ../nbs/15_stack.ipynb #a4b54492
-def _run_settings(rec, epochs, steps, seconds, until_fit, lr, schedule, gamma, one_cycle_kwargs)->dict:
-    return dict(epochs=epochs, steps=steps, seconds=seconds, until_fit=until_fit, lr=lr,
-                schedule=schedule if isinstance(schedule, (str, type(None))) else type(schedule).__name__,
-                gamma=gamma if schedule=='exp' else None, threshold=rec.threshold, **one_cycle_kwargs)
-
 def fit_stack(members:list, # The members' `Learner`s, from `rethink_learner` (same architecture and settings)
               epochs:int=None, # Most epochs (default: `MAX_EPOCHS` if no other budget is given)
               steps:int=None, # Most optimizer steps
@@ -236,29 +236,23 @@ def fit_stack(members:list, # The members' `Learner`s, from `rethink_learner` (s
               until_fit:bool=True, # A member stops when its training set is fitted
               lr:float=None, # Initial learning rate (default: the members')
               schedule='exp', # 'exp' (the paper's), 'constant', 'one_cycle'
-              gamma:float=0.95, # Per-epoch factor of the 'exp' schedule
+              gamma:float=0.95, # Factor of each decay period of the 'exp' schedule
+              decay_every:int=None, # Steps between two decays of 'exp' (None: after every epoch, the paper's)
               quiet:bool=True, # No progress bars and no per-epoch table
               threshold:float=None, # Training accuracy that counts as fitted (default: the recorders')
               **one_cycle_kwargs, # `div`, `div_final`, `pct_start`, `moms` for schedule='one_cycle'
              ):
-    "Train the members as one stack, as `fit_memorize` trains each; yield `(i, record)` as member `i` finishes"
+    "Train the members as one stack, as `fit_memorize` trains each; yield `(i, record)` as member `i` finishes (its `memorize_record`, plus `stack`)"
     if epochs is None and steps is None and seconds is None: epochs = MAX_EPOCHS
     lr = members[0].lr if lr is None else lr
-    budgets = []
     for m in members:
-        rec = m.convergence_recorder
-        if threshold is not None: rec.threshold = threshold
-        rec.reset()
-        m.run_settings, m.stopped_because = _run_settings(rec, epochs, steps, seconds, until_fit, lr, schedule, gamma, one_cycle_kwargs), None
-        fb = FitBudget(epochs, steps, seconds, until_fit); fb.learn = m; budgets.append(fb)
-    learn = stack_learner(members, budgets)
-    sr, k = learn.stack_recorder, len(members)
-    total = steps if steps is not None else (epochs*len(learn.dls.train) if epochs is not None and epochs < MAX_EPOCHS else None)
-    sched = _schedule_cb(learn, schedule, gamma, lr, total, one_cycle_kwargs)
-    def record(i):
-        r = members[i].memorize_record()
-        r['threads'], r['stack'] = torch.get_num_threads(), dict(k=k, index=i)
-        return r
+        if threshold is not None: m.convergence_recorder.threshold = threshold
+        m.convergence_recorder.reset(); m.stopped_because = None
+    fits = [fit_callbacks(m, epochs, steps, seconds, until_fit, lr, schedule, gamma, decay_every, **one_cycle_kwargs) for m in members]
+    for m, f in zip(members, fits): f[-1].learn = m # each member's own `FitBudget`
+    learn = stack_learner(members, [f[-1] for f in fits])
+    sr, k, sched = learn.stack_recorder, len(members), fits[0][:-1] # the schedule (the same for all) steps the stack's optimizer
+    def record(i): return members[i].memorize_record() | dict(stack=dict(k=k, index=i))
     with ContextManagers([learn.no_bar(), learn.no_logging()] if quiet else []):
         for e in range(min(epochs if epochs is not None else MAX_EPOCHS, MAX_EPOCHS)):
             learn.epoch_offset = e # `ExpDecayLR` decays by the run's epoch
@@ -269,14 +263,16 @@ def fit_stack(members:list, # The members' `Learner`s, from `rethink_learner` (s
     for i in list(sr.active): members[i].stopped_because = 'epochs'; sr.finish(i); yield i, record(i)
 
 # %% ../nbs/15_stack.ipynb #ba1a582d
-FIT_KEYS = ('epochs', 'steps', 'seconds', 'until_fit', 'schedule', 'gamma')
-UNSTACKABLE = ('out', 'resume', 'channels_last') # a run with any of these set trains separately
+def _config(run:dict)->RunConfig:
+    "The settings of a run given as `run_experiment`'s keyword arguments"
+    return RunConfig.from_dict({k:v for k,v in run.items() if k not in ('quiet', 'bar')})
 
 def stack_group(run:dict)->tuple|None:
-    "What runs must share to be stacked together (all but seed, randomization and corruption); None if `run` trains separately"
-    args = trainer_args(run)
-    if any(args.get(k) for k in UNSTACKABLE): return None
-    return tuple(sorted((k, repr(v)) for k,v in args.items() if k not in MEMBER_KEYS+('bar', 'quiet', 'threads')))
+    "What runs must share to be stacked together: every setting but seeds and labels (`MEMBER_KEYS`); None if `run` trains separately"
+    try: cfg = _config(trainer_args(run)) # `out`, `resume`, `dls`, `cbs`: not settings, so the run trains separately
+    except (ValueError, TypeError): return None
+    if cfg.tracker or cfg.channels_last or run_options(cfg): return None # the plugins' callbacks and trackers watch one learner
+    return tuple(sorted((k, repr(v)) for k,v in cfg.as_dict().items() if k not in MEMBER_KEYS))
 
 def stack_runs(runs:list, # Keyword arguments of `run_experiment`, one dict per run, all in one `stack_group`
                quiet:bool=True, # No progress output
@@ -284,11 +280,14 @@ def stack_runs(runs:list, # Keyword arguments of `run_experiment`, one dict per 
     "Train `runs` as one stack; yield `(i, record)` as run `i` finishes, its record what `run_experiment(**runs[i])` returns (plus `stack`)"
     groups = {stack_group(r) for r in runs}
     if len(groups)!=1 or None in groups: raise ValueError("these runs cannot share a stack (see `stack_group`)")
-    r0 = runs[0]
-    if r0.get('threads'): torch.set_num_threads(r0['threads'])
-    drop = FIT_KEYS + ('bar', 'quiet', 'threads')
-    members = [rethink_learner(**{k:v for k,v in r.items() if k not in drop}, channels_last=False) for r in runs]
-    yield from fit_stack(members, **{k:r0[k] for k in FIT_KEYS if k in r0}, quiet=quiet)
+    cfgs = [_config(r) for r in runs]; c0 = cfgs[0]
+    check_device(c0.device)
+    n = torch.get_num_threads(); torch.set_num_threads(c0.threads)
+    try:
+        members = [rethink_learner(**learner_kwargs(c) | dict(channels_last=False)) for c in cfgs] # each run's own learner
+        for i, r in fit_stack(members, **{k: getattr(c0, k) for k in _FIT}, decay_every=c0.decay_period(), quiet=quiet):
+            yield i, run_record(r, cfgs[i], members[i])
+    finally: torch.set_num_threads(n)
 
 # %% ../nbs/15_stack.ipynb #7443ebe5
 def stack_timing(model:nn.Module, # A model (copies are timed; it is not changed)
@@ -329,8 +328,7 @@ def auto_stack_k(run:dict, # Keyword arguments of `run_experiment` (one of the r
     "The stack size for runs like `run` on this device: `min(n, k_max)` if `steps` steps of the kit's own loop are faster stacked, else 1"
     k = min(n, k_max)
     if k < 2: return 1
-    drop = FIT_KEYS + ('bar', 'quiet', 'threads')
-    learn = rethink_learner(**{k_:v for k_,v in run.items() if k_ not in drop}, channels_last=False)
+    learn = rethink_learner(**learner_kwargs(_config(run)) | dict(channels_last=False))
     if not can_stack(learn.model.to(learn.dls.device), tuple(learn.rethink_config['shape'])): return 1
     def timed(f, n):
         short = dict(run, steps=n, epochs=None, seconds=None, until_fit=False)

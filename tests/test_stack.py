@@ -1,8 +1,10 @@
 "Stacked runs: each member trains as its separate run would (every paper architecture), per-member early stopping, and a killed stacked sweep resumes."
-import os, signal, sqlite3, subprocess, sys, textwrap, time
+import json, os, shutil, signal, sqlite3, subprocess, sys, textwrap, time
+from pathlib import Path
 import pytest, torch
-from rethink_fastai.learner import rethink_learner, run_experiment
-from rethink_fastai.stack import fit_stack, stack_runs
+from fastai.callback.core import Callback
+from rethink_fastai.learner import run_experiment
+from rethink_fastai.stack import stack_runs, stack_group
 
 RUNS = [dict(seed=0), dict(seed=1, randomization='random_labels'), dict(seed=2, randomization='partial_labels', corruption=0.4)]
 
@@ -24,13 +26,17 @@ def stacked(arch, runs, **kw)->list:
 def one_thread():
     n = torch.get_num_threads(); torch.set_num_threads(1); yield; torch.set_num_threads(n)
 
+class Perturb(Callback):
+    "Change every initial weight by a relative `rel` (random) before training"
+    def __init__(self, rel): self.rel = rel
+    def before_fit(self):
+        g = torch.Generator().manual_seed(1)
+        with torch.no_grad():
+            for p in self.model.parameters(): p.mul_(1 + self.rel*torch.randn(p.shape, generator=g))
+
 def perturbed(arch, run, rel=1e-6, **kw)->dict:
-    "The separate run with every initial weight changed by a relative `rel` (random): the float rounding stacking brings"
-    learn = rethink_learner(arch=arch, **run, bs=kw.pop('bs'))
-    g = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        for p in learn.model.parameters(): p.mul_(1 + rel*torch.randn(p.shape, generator=g))
-    return learn.fit_memorize(quiet=True, **kw)
+    "The separate run with every initial weight changed by a relative `rel`: the float rounding stacking brings"
+    return run_experiment(arch=arch, quiet=True, **run, **kw, cbs=[Perturb(rel)])
 
 def noise_floor(arch, runs, sep, **kw)->float:
     "How far a separate run drifts when its start is perturbed by 1e-6 relative, as large as stacking's rounding (`stack_error`)"
@@ -56,8 +62,8 @@ def test_stack_reproduces_separate_losses(arch, k, steps, bs):
         assert (a['steps'], a['epochs']) == (b['steps'], b['epochs'])
 
 def test_early_stopping_per_member():
-    "Each member stops on its own test accuracy, at the epoch its separate run stops"
-    kw = dict(epochs=40, early_stopping=2, lr=0.001)
+    "Each member stops on its own test accuracy, at the epoch its separate run stops, the others' learning rate still decaying"
+    kw = dict(epochs=40, early_stopping=2, lr=0.001, decay_every=6)
     sep, stk = separate('mlp1x512', RUNS, **kw), stacked('mlp1x512', RUNS, **kw)
     for a, b in zip(stk, sep):
         assert (a['stopped_because'], a['epochs'], a['epochs_to_fit']) == (b['stopped_because'], b['epochs'], b['epochs_to_fit'])
@@ -65,8 +71,13 @@ def test_early_stopping_per_member():
     assert any(r['stopped_because']=='early_stopping' for r in sep)
 
 def test_unstackable_runs_refused():
+    "Runs that differ in more than seeds and labels share no stack; runs with a plugin option, a tracker, `out` train alone"
     with pytest.raises(ValueError, match='cannot share a stack'):
         list(stack_runs([dict(arch='mlp1x512', wd=0.), dict(arch='mlp1x512', wd=5e-4)]))
+    base = dict(arch='mlp1x512', epochs=3)
+    assert stack_group(base) == stack_group(dict(base, seed=4, randomization='partial_labels', corruption=0.2)) != stack_group(dict(base, lr=0.1))
+    for alone in (dict(scores=True), dict(measures=True), dict(tracker='csv'), dict(out='x'), dict(channels_last=True)):
+        assert stack_group(dict(base, **alone)) is None, alone
 
 SWEEP = textwrap.dedent("""
     import sys, torch; torch.set_num_threads(1)
@@ -99,3 +110,22 @@ def test_killed_stacked_sweep_resumes(tmp_path):
     assert len(after) == 6, out.stderr[-2000:]
     for k, t in before.items(): assert after[k] == t # finished members were not trained again
     assert f"{6-len(before)} run(s) trained" in out.stdout
+
+def rethink(*args):
+    exe = shutil.which('rethink') or str(Path(sys.executable).parent/'rethink')
+    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, timeout=600, env=ENV)
+
+def test_cli_stack(tmp_path):
+    "`rethink sweep ... --stack 3` trains in stacks and records the keys the same sweep records without it; --stack refuses --jobs"
+    args = ('sweep', 'fig1b', '--dataset', 'digits', '--archs', 'mlp1x512', '--epochs', '3', '--quiet')
+    stores = [tmp_path/'separate.sqlite', tmp_path/'stacked.sqlite']
+    for st, more in zip(stores, ((), ('--stack', '3'))):
+        r = rethink(*args, '--store', st, *more); assert r.returncode == 0, r.stderr[-2000:]
+    rows = []
+    for st in stores:
+        with sqlite3.connect(st) as c: rows.append(dict(c.execute("SELECT key, status FROM runs").fetchall()))
+    assert len(rows[0]) == 6 and rows[0] == rows[1] and set(rows[0].values()) == {'finished'}
+    with sqlite3.connect(stores[1]) as c: recs = [json.loads(r) for r, in c.execute("SELECT record FROM runs")]
+    assert sorted(r['stack']['index'] for r in recs) == [0, 0, 1, 1, 2, 2] and {r['stack']['k'] for r in recs} == {3} # two stacks of 3
+    r = rethink(*args, '--store', stores[1], '--stack', '3', '--jobs', '2')
+    assert r.returncode == 1 and '--stack' in r.stderr
