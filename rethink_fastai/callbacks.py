@@ -23,7 +23,8 @@ __all__ = ['EVAL_NAMES', 'EVAL_SCHEDULES', 'STOP_REASONS', 'run_epoch', 'ExpDeca
            'PlainCrossEntropyLossFlat']
 
 # %% ../nbs/04_callbacks.ipynb #b7b36dd9
-def run_epoch(learn)->int:
+def run_epoch(learn, # A `Learner` (during `fit`)
+             )->int:
     "The epoch of the whole run that `learn` is training (from 0): fastai's `learn.epoch` plus `learn.epoch_offset`"
     return getattr(learn, 'epoch_offset', 0) + getattr(learn, 'epoch', 0)
 
@@ -99,7 +100,8 @@ class ConvergenceRecorder(Callback):
     # --- state, for checkpoints ---
     _state = ('epoch_done', 'step', 'seconds', 'eval_seconds', 'history', 'step_loss', 'step_acc', 'first_fit', 'fit_since', 'marks')
     def state_dict(self)->dict: return {k: getattr(self, k) for k in self._state} | dict(seconds=self.elapsed) # the clock, also mid-fit
-    def load_state_dict(self, sd:dict):
+    def load_state_dict(self, sd:dict, # A `state_dict()` of a recorder (from a checkpoint)
+                       ):
         "Restore a saved state; the next `fit` continues this record instead of starting a new one"
         self.reset()
         for k in self._state:
@@ -121,7 +123,9 @@ class ConvergenceRecorder(Callback):
             if cb is not None and getattr(cb, 'autocast', None) is not None: return cb.autocast
         return contextlib.nullcontext()
 
-    def eval_batches(self, dl, model=None):
+    def eval_batches(self, dl, # The loader to evaluate, in order
+                     model=None, # The model (default: the learner's)
+                    ):
         "Yield `(logits, targets)` per batch of `dl`: `model` (default: the learner's) in `eval` mode, without gradients, under training's autocast"
         model = self.model if model is None else model
         was = model.training
@@ -131,11 +135,15 @@ class ConvergenceRecorder(Callback):
                 for b in dl: yield to_float(model(*b[:-1])), b[-1]
         finally: model.train(was)
 
-    def loss_pred(self, p, yb)->tuple:
+    def loss_pred(self, p, # A batch of logits
+                  yb, # Its targets
+                 )->tuple:
         "Per-example losses and predicted classes of one batch of logits `p`"
         return self.learn.loss_func(p, yb).float().flatten(), p.argmax(-1).flatten()
 
-    def evaluate(self, dl, logits:bool=False)->tuple:
+    def evaluate(self, dl, # The loader to evaluate, in order
+                 logits:bool=False, # Also return the logits `(N, C)`
+                )->tuple:
         "Per-example losses and predicted classes of the model on `dl`, in `eval` mode (on the CPU); and the logits if `logits`"
         losses, preds, ps = [], [], []
         for p, yb in self.eval_batches(dl):
@@ -151,14 +159,16 @@ class ConvergenceRecorder(Callback):
         self.eval_seconds += dt
         if n: self._cost = dt/n
 
-    def affordable(self, n:int)->bool:
+    def affordable(self, n:int, # Passes wanted now (each costing the last measured pass time)
+                  )->bool:
         "With 'every', always; with 'auto', whether a pass over `n` more images keeps evaluation within `budget` of the wall time, the run's final passes reserved"
         if self.schedule=='every': return True
         if self._cost is None: return False
         extra = self._cost*(n + self.n_train + len(self.y_test)) # this pass, and the final train-set and test-set passes
         return self.eval_seconds + extra <= self.budget*(self.elapsed + extra)
 
-    def near_fit(self, batch_acc:float|None)->bool:
+    def near_fit(self, batch_acc:float|None, # The epoch's online (mini-batch) training accuracy
+                )->bool:
         "Could the training set be fitted now: the epoch's batch accuracy, plus its lag (the last gap to a pass, or its rise since the last epoch), within `margin` of `threshold`"
         if batch_acc is None: return False
         prev = first(h['batch_acc'] for h in reversed(self.history) if h['batch_acc'] is not None)
@@ -346,7 +356,8 @@ class ConvergenceRecorder(Callback):
     @property
     def fitted(self)->bool: "Has the training set been fitted (accuracy >= `threshold`)?"; return 'fit' in self.marks
 
-    def summary(self, max_examples:int=60_000)->dict:
+    def summary(self, max_examples:int=60_000, # Keep per-example epochs only for training sets up to this size
+               )->dict:
         "The record of the run so far: time to fit, final numbers, history, steps, per-example memorization"
         fit, last = self.marks.get('fit', {}), (self.history[-1] if self.history else {})
         res = dict(steps_to_fit=fit.get('step'), epochs_to_fit=fit.get('epoch'), seconds_to_fit=fit.get('seconds'),
@@ -362,7 +373,8 @@ class ConvergenceRecorder(Callback):
         if self.keep_steps: res['steps_log'] = dict(loss=list(self.step_loss), acc=list(self.step_acc))
         return res
 
-    def memorization(self, max_examples:int=60_000)->dict:
+    def memorization(self, max_examples:int=60_000, # Keep per-example epochs only for training sets up to this size
+                    )->dict:
         "When the clean and the corrupted examples were first fitted, and since when they stay fitted; per example if at most `max_examples`"
         if self.first_fit is None: return {}
         ff, fs, mask = self.first_fit, self.fit_since, self.mask
@@ -437,7 +449,8 @@ def _set_rng_state(learn, st:dict):
     scaler = getattr(learn, 'scaler', None) # made by `MixedPrecision.before_fit`, which runs before `Checkpoint`'s
     if st.get('scaler') and scaler is not None: scaler.load_state_dict(st['scaler'])
 
-def checkpoint_config(learn)->dict:
+def checkpoint_config(learn, # The `Learner` a checkpoint is saved from or loaded into
+                     )->dict:
     "What a checkpoint of `learn` must match to resume it: architecture, optimizer settings, batch size, precision, data identity"
     cfg, d, opt = getattr(learn, 'rethink_config', {}), getattr(learn.dls, 'data', None), learn.opt_func
     f = getattr(opt, 'func', opt)
@@ -499,7 +512,8 @@ class Checkpoint(Callback):
 class CPUAutocast(Callback):
     "Autocast to `dtype` on the CPU for the forward pass and the loss (fastai's `MixedPrecision` is CUDA-only)"
     order = 10
-    def __init__(self, dtype=torch.bfloat16): self.dtype, self.autocast, self._on = dtype, None, False
+    def __init__(self, dtype=torch.bfloat16, # The autocast dtype
+                ): self.dtype, self.autocast, self._on = dtype, None, False
     def before_fit(self): self.autocast = torch.autocast('cpu', dtype=self.dtype)
     def before_batch(self): self.autocast.__enter__(); self._on = True
     def after_pred(self): self.learn.pred = to_float(self.pred)
@@ -554,8 +568,10 @@ def _handles(cb, event_name:str)->bool:
 class RethinkLearner(Learner):
     "fastai's `Learner`, whose events call only the callbacks that handle them, from per-event lists kept until the callbacks change"
     _cb_cache = None
-    def add_cb(self, cb): self._cb_cache = None; return super().add_cb(cb)
-    def remove_cb(self, cb): self._cb_cache = None; return super().remove_cb(cb)
+    def add_cb(self, cb, # A callback (instance or class), as fastai's `add_cb`
+              ): self._cb_cache = None; return super().add_cb(cb)
+    def remove_cb(self, cb, # A callback (instance or class), as fastai's `remove_cb`
+                 ): self._cb_cache = None; return super().remove_cb(cb)
     def __call__(self, event_name):
         if isinstance(event_name, str): self._call_one(event_name)
         else:

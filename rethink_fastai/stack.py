@@ -43,12 +43,15 @@ class StackedModel(nn.Module):
         object.__setattr__(self, 'skeleton', copy.deepcopy(models[0]).to('meta')) # the structure only: not a submodule
         self.train(models[0].training)
 
-    def train(self, mode:bool=True): super().train(mode); self.skeleton.train(mode); return self
+    def train(self, mode:bool=True, # Training mode (BatchNorm statistics, dropout) for every member
+             ): super().train(mode); self.skeleton.train(mode); return self
     def stacked_buffers(self)->list: return [getattr(self, f'buffer{i}') for i in range(len(self.bnames))]
     def _one(self, ps, bs, x): return functional_call(self.skeleton, (dict(zip(self.pnames, ps)), dict(zip(self.bnames, bs))), (x,))
-    def forward(self, x): return vmap(self._one, randomness=self.randomness)(list(self.stacked), self.stacked_buffers(), x)
+    def forward(self, x, # `(K, B, ...)`: one batch per member
+               ): return vmap(self._one, randomness=self.randomness)(list(self.stacked), self.stacked_buffers(), x)
 
-    def tie(self, models:list)->list:
+    def tie(self, models:list, # The K member models, whose parameters and buffers become views into the stack
+           )->list:
         "Make each of `models` use its slice of the stacked parameters and buffers (views), so it sees every update"
         for i,m in enumerate(models):
             for n,p in zip(self.pnames, self.stacked): m.get_parameter(n).data = p.detach()[i]
@@ -112,7 +115,10 @@ def stack_loss(pred:torch.Tensor, # Stacked logits `(K, B, C)`
     "Sum over the members of each one's mean cross-entropy: each member's gradient is its own run's"
     return member_losses(pred, y).sum()
 
-def member_losses(pred, y, reduce:bool=True)->torch.Tensor:
+def member_losses(pred, # `(K, B, C)` logits of the stack
+                  y, # `(K, B)` targets
+                  reduce:bool=True, # Mean over each member's batch (else per example)
+                 )->torch.Tensor:
     "Each member's mean cross-entropy `(K,)` on its batch (per example, `(K, B)`, if not `reduce`)"
     k, b = y.shape[:2]
     l = F.cross_entropy(pred.flatten(0,1).float(), y.flatten(), reduction='none').view(k, b)
@@ -121,7 +127,8 @@ def member_losses(pred, y, reduce:bool=True)->torch.Tensor:
 # %% ../nbs/15_stack.ipynb #c643034f
 class StackDL:
     "The batches of K loaders in lockstep, stacked: `(K, B, ...)` inputs and `(K, B)` targets"
-    def __init__(self, dls:list): self.dls = list(dls)
+    def __init__(self, dls:list, # The members' own training loaders, one per member
+                ): self.dls = list(dls)
     def __len__(self): return min(len(dl) for dl in self.dls)
     @property
     def device(self): return self.dls[0].device
@@ -168,7 +175,8 @@ class StackRecorder(Callback):
             try: self.budgets[i].after_batch()
             except CancelTrainException: stop = True
         if stop: raise CancelTrainException()
-    def stacked_eval(self, dls:list)->tuple:
+    def stacked_eval(self, dls:list, # One loader per member, in order
+                    )->tuple:
         "Per-member losses and predicted classes `(K, N)` on `dls` (one loader per member), in one stacked pass in `eval` mode"
         rec, model, ls, ps = self.members[0].convergence_recorder, self.model, [], []
         was = model.training; model.eval()
@@ -196,7 +204,8 @@ class StackRecorder(Callback):
             if es is not None and _early_stop(es, ta): m.stopped_because = 'early_stopping'; rec.ensure_test(); self.finish(i)
         for m in ms: m.convergence_recorder.__dict__.pop('evaluate', None)
         if not self.active: raise CancelFitException()
-    def finish(self, i:int):
+    def finish(self, i:int, # The member that is done
+              ):
         "Member `i` is done: stop its clock and move it to `done`"
         rec = self.members[i].convergence_recorder
         rec.after_fit()
@@ -206,7 +215,8 @@ class StackRecorder(Callback):
 MEMBER_KEYS = ('seed', 'init_seed', 'randomization', 'corruption', 'realized_corruption', 'identity', # may differ within a stack
                'pairs', 'transition', 'human', 'human_file') # (the label-noise settings)
 
-def check_stackable(members:list):
+def check_stackable(members:list, # The runs' settings (dicts) to stack together
+                   ):
     "Raise if `members` differ in anything but seed and data (architecture, optimizer, regularizers, batches per epoch...)"
     c0 = {k:v for k,v in members[0].rethink_config.items() if k not in MEMBER_KEYS}
     for m in members[1:]:
@@ -267,7 +277,8 @@ def _config(run:dict)->RunConfig:
     "The settings of a run given as `run_experiment`'s keyword arguments"
     return RunConfig.from_dict({k:v for k,v in run.items() if k not in ('quiet', 'bar')})
 
-def stack_group(run:dict)->tuple|None:
+def stack_group(run:dict, # A spec's run
+               )->tuple|None:
     "What runs must share to be stacked together: every setting but seeds and labels (`MEMBER_KEYS`); None if `run` trains separately"
     try: cfg = _config(trainer_args(run)) # `out`, `resume`, `dls`, `cbs`: not settings, so the run trains separately
     except (ValueError, TypeError): return None
