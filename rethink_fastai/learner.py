@@ -549,6 +549,9 @@ def _tensorboard(**kwargs):
             for i,h in enumerate(self.opt.hypers):
                 for k,v in h.items():
                     if isinstance(v, numbers.Real): self.writer.add_scalar(f'{k}_{i}', v, self.train_iter)
+        def after_epoch(self): # the epoch's metrics, less those the evaluation schedule skipped (None)
+            for n,v in zip(self.recorder.metric_names[2:-1], self.recorder.log[2:-1]):
+                if v is not None: self.writer.add_scalar(n, v, self.train_iter)
     return TensorBoardTracker(**kwargs)
 
 @contextlib.contextmanager

@@ -22,7 +22,7 @@ def test_tensorboard_events_hold_the_run_metrics(tmp_path):
     tags = set(ea.Tags()['scalars'])
     assert {'train_loss', 'valid_loss', 'accuracy', 'train_eval_loss', 'train_eval_acc'} <= tags, tags
     acc = [e.value for e in ea.Scalars('train_eval_acc')]
-    assert len(acc) == 3                                                   # one point an epoch
+    assert len(acc) == sum(h['train_acc'] is not None for h in rec['history'][1:]) >= 1 # a point an epoch the schedule evaluated
     assert acc[-1] == pytest.approx(rec['history'][-1]['train_acc'], abs=1e-6)
     test = [e.value for e in ea.Scalars('accuracy')]
     assert test[-1] == pytest.approx(rec['history'][-1]['test_acc'], abs=1e-6)
