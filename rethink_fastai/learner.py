@@ -613,6 +613,7 @@ def load_plugins()->list:
 
 RUN_OPTIONS = {} # `RunConfig` switch -> what the plugin that implements it adds to a run (see `run_option`)
 _OPTIONS = ('scores', 'el2n_epoch', 'cleanlab_folds', 'measures', 'sharpness', 'measures_every') # the plugins' settings
+_SWITCHES = ('scores', 'measures') # those that switch a plugin on (the others tune it)
 
 def run_option(name:str, # A `RunConfig` switch (a bool setting) that a plugin implements
                cbs:callable, # `cbs(cfg)`: the callbacks the run's learner gets when `name` is on
@@ -624,7 +625,7 @@ def run_option(name:str, # A `RunConfig` switch (a bool setting) that a plugin i
 def run_options(cfg:RunConfig, # A run's settings
                )->list:
     "What the switched-on plugin settings of `cfg` add to its run (their modules are loaded when needed)"
-    on = [k for k in _OPTIONS if getattr(cfg, k) is True]
+    on = [k for k in _SWITCHES if getattr(cfg, k)]
     if any(k not in RUN_OPTIONS for k in on): load_plugins()
     missing = [k for k in on if k not in RUN_OPTIONS]
     if missing: raise ValueError(f"{missing[0]}=True needs the module that implements it (rethink_fastai.{missing[0]}): reinstall the kit")

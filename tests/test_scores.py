@@ -24,3 +24,10 @@ def test_scores_and_measures_round_trip(tmp_path):
         assert not any(c.startswith('scores.forgetting') and c!='scores.forgetting_mean' for c in runs.columns)
         m = measures_df(st)
         assert len(m)==1 and np.isclose(m.gap[0], r['train_acc']-r['test_acc']) and set(MEASURES) <= set(m.columns)
+
+def test_run_settings_switch_the_plugins_on():
+    "`scores`, `measures` and `sharpness` as run settings (the flags `--scores --measures --sharpness`) add their fields to the record"
+    r = run_experiment(dataset='digits', randomization='partial_labels', corruption=0.4, arch='mlp1x64', epochs=2, quiet=True,
+                       scores=True, measures=True, sharpness=True)
+    assert {'scores', 'detection', 'measures'} <= set(r) and np.isfinite(r['measures']['sharpness'])
+    assert r['config']['scores'] and r['config']['sharpness']
