@@ -229,8 +229,7 @@ def sweep(
     ps = inspect.signature(EXECUTORS[executor]).parameters if executor in EXECUTORS else {} # an unknown executor is `sweep`'s error
     bad = ['--'+k.replace('_','-') for k in ex if ps and (k not in ps or ps[k].kind is inspect.Parameter.VAR_KEYWORD)]
     if bad: raise ValueError(f"{', '.join(bad)}: not an option of --executor {executor}")
-    from rethink_fastai.store import Store
-    with Store(store, lease=lease) as st: df = _sweep(name, st, executor=executor, executor_kwargs=ex, **kw)
+    df = _sweep(name, store, executor=executor, executor_kwargs=ex, lease=lease, **kw)
     cols = [c for c in ('arch','randomization','corruption','wd','augment','seed','epochs_to_fit','train_acc','test_acc','stopped_because') if c in df]
     if not quiet and len(df): print(df[cols].to_string(index=False))
     return df

@@ -145,6 +145,7 @@ def sweep(spec:str, # A registered spec (`SPECS`)
           quiet:bool=True, # No per-run progress output (the sweep shows its own bar)
           spec_kwargs:dict=None, # Arguments of the spec itself, e.g. dict(archs=('mlp1x512',))
           train_kwargs:dict=None, # Training settings for every run, e.g. dict(lr=0.1, gamma=1.)
+          lease:float=None, # Seconds a claim lasts without a heartbeat (default: the `Store`'s), when `store` is a path
           executor_kwargs:dict=None, # Settings of the executor, e.g. dict(processes=4) for 'local', dict(address='auto') for 'ray'
           **scale, # Scale knobs for `spec_runs`: dataset, data, subset, epochs, seeds, device, precision
          )->'pd.DataFrame':
@@ -156,7 +157,7 @@ def sweep(spec:str, # A registered spec (`SPECS`)
     if not runs: raise ValueError(_no_runs(spec, spec_kwargs))
     bar = in_notebook() or sys.stdout.isatty()  # a bar where one is drawn; in a log, a line per finished run
     idents, keys, n, failed = {}, [], Counter(), []
-    st = store if isinstance(store, Store) else Store(store)
+    st = store if isinstance(store, Store) else Store(store, **({} if lease is None else dict(lease=lease)))
     try:
         def jobs():
             for run in (progress_bar(runs, leave=False) if bar else runs):
