@@ -109,7 +109,9 @@ def _execute(run_fn, run:dict, quiet:bool)->dict:
     "Train one run in this process (the worker of any executor) with the run's `threads`, then restore torch's thread count"
     import torch
     n = torch.get_num_threads()
-    if run.get('threads'): torch.set_num_threads(run['threads'])
+    from rethink_fastai.learner import RunConfig
+    threads = run.get('threads', RunConfig.threads) # a spec's run leaves out the settings at their defaults
+    if threads: torch.set_num_threads(threads)
     try: return run_fn(**trainer_args(run), quiet=quiet)
     finally: torch.set_num_threads(n)
 

@@ -66,14 +66,14 @@ def test_killed_task_retried_or_failed(cluster, tmp_path, capsys):
 
     # killed with no retries left, or raising: recorded as failed, never lost; the rest finish
     def flaky(quiet=True, **run):
-        if run['wd']: raise ValueError('no weight decay today')
+        if run.get('wd'): raise ValueError('no weight decay today')
         if run['randomization'] == 'random_labels': os._exit(1)
         from rethink_fastai.learner import run_experiment
         return run_experiment(quiet=quiet, **run)
     store2 = tmp_path/'runs2.sqlite'
     with pytest.raises(SweepFailed, match='2 run\\(s\\) failed'):   # raised after the other run finished
         sweep('table1', store2, run_fn=flaky, executor='ray', executor_kwargs=dict(max_retries=0), **spec)
-    st = {(r, wd > 0): s for r, wd, s in rows(store2, "SELECT json_extract(config, '$.randomization'), json_extract(config, '$.wd'), status FROM runs")}
+    st = {(r, (wd or 0) > 0): s for r, wd, s in rows(store2, "SELECT json_extract(config, '$.randomization'), json_extract(config, '$.wd'), status FROM runs")}
     assert st == {('true_labels', True): 'failed', ('true_labels', False): 'finished', ('random_labels', False): 'failed'}, st
     errs = [e for (e,) in rows(store2, "SELECT error FROM runs WHERE status='failed'")]
     assert any('no weight decay today' in e for e in errs) and len(errs) == 2
