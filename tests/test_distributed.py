@@ -45,7 +45,7 @@ def test_two_processes_match_one(tmp_path):
         def after_fit(self): saved.update({k: v.clone() for k,v in self.model.state_dict().items()})
     torch.set_num_threads(1)
     # run_distributed's 'exp' decays per epoch (it knows no RunConfig: `plugin_run_kwargs` maps `decay_every` for it)
-    one = run_experiment(device='cpu', quiet=True, cbs=[Keep()], decay_every='epoch', **RUN)
+    one = run_experiment(device='cpu', quiet=True, cbs=[Keep()], decay_every='epoch', eval_schedule='every', **RUN) # the distributed recorder evaluates every epoch
 
     assert two['processes'] == 2 and two['steps'] == one['steps'] == 40
     for k, v in saved.items(): torch.testing.assert_close(w2[k], v, rtol=1e-4, atol=1e-5)
@@ -54,6 +54,7 @@ def test_two_processes_match_one(tmp_path):
         assert h2['epoch'] == h1['epoch'] and h2['step'] == h1['step']
         for k in ('train_loss', 'train_acc', 'test_loss', 'test_acc', 'batch_loss', 'batch_acc', 'train_acc_clean',
                   'train_acc_corrupted', 'corrupted_predict_clean', 'fitted_clean', 'fitted_corrupted'):
+            if h1['epoch']==0 and k.startswith('test'): continue # epoch 0 (untrained): the distributed recorder passes the training set only
             if h1[k] is None: assert h2[k] is None, k
             else: assert h2[k] == pytest.approx(h1[k], rel=1e-4, abs=1e-5), (h1['epoch'], k)
     torch.testing.assert_close(torch.tensor(two['steps_log']['loss']), torch.tensor(one['steps_log']['loss']), rtol=1e-4, atol=1e-5)
