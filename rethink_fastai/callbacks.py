@@ -18,9 +18,9 @@ from fastai.torch_core import to_float, to_detach
 
 # %% auto #0
 __all__ = ['EVAL_NAMES', 'EVAL_SCHEDULES', 'STOP_REASONS', 'run_epoch', 'ExpDecayLR', 'StepScheduler', 'eval_loader',
-           'ConvergenceRecorder', 'FitBudget', 'RunEarlyStopping', 'checkpoint_config', 'save_checkpoint',
-           'load_checkpoint', 'Checkpoint', 'CPUAutocast', 'compile_model', 'preprocess_dtype', 'RethinkLearner',
-           'PlainCrossEntropyLossFlat']
+           'subset_loader', 'ConvergenceRecorder', 'FitBudget', 'RunEarlyStopping', 'checkpoint_config',
+           'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'CPUAutocast', 'compile_model', 'preprocess_dtype',
+           'RethinkLearner', 'PlainCrossEntropyLossFlat']
 
 # %% ../nbs/04_callbacks.ipynb #b7b36dd9
 def run_epoch(learn, # A `Learner` (during `fit`)
@@ -63,6 +63,15 @@ def eval_loader(dl, # A fastai `TfmdDL` (usually `dls.train`)
     if isinstance(ds, Datasets): ds = Datasets(tls=[tl._new(tl.items, split_idx=1) for tl in ds.tls], n_inp=ds.n_inp)
     return dl.new(ds, shuffle=False, drop_last=False, bs=bs or dl.bs)
 
+def subset_loader(dl, # An in-order loader (`eval_loader`)
+                  idxs, # Item positions to load, in this order
+                 ):
+    "A loader over the items `idxs` of the in-order loader `dl`, with its transforms and batch size"
+    sub, idxs = dl.new(shuffle=False, drop_last=False), torch.as_tensor(idxs, dtype=torch.long)
+    tensor = isinstance(dl.get_idxs(), torch.Tensor) # `TensorDL` indexes with a tensor, fastai's loaders with a list
+    sub.get_idxs = (lambda: idxs) if tensor else (lambda: idxs.tolist())
+    return sub
+
 # %% ../nbs/04_callbacks.ipynb #e6e9f4c8
 EVAL_NAMES = ('train_eval_loss', 'train_eval_acc')
 EVAL_SCHEDULES = ('auto', 'every')
@@ -85,6 +94,7 @@ class ConvergenceRecorder(Callback):
         schedule:str='auto', # 'auto': passes within `budget`, plus a train-set pass whenever the fit is near; 'every': both passes every epoch
         budget:float=0.15, # With 'auto': the largest share of the run's wall time that optional passes may bring evaluation to
         margin:float=0.05, # With 'auto': a train-set pass when the epoch's batch accuracy plus its last gap to the pass is within this of `threshold`
+        probe_bs:int=32, # With 'auto': the first chunk of a `may_fit` probe (each next chunk twice the last)
     ):
         if schedule not in EVAL_SCHEDULES: raise ValueError(f"unknown schedule {schedule!r}: use one of {', '.join(EVAL_SCHEDULES)}")
         store_attr()
@@ -96,6 +106,7 @@ class ConvergenceRecorder(Callback):
         self.history, self.step_loss, self.step_acc = [], [], []
         self.first_fit, self.fit_since, self.marks, self._keep = None, None, {}, False
         self._cost, self._gap = None, 0. # seconds per evaluated image; last train-set accuracy minus batch accuracy
+        self.probes, self._known = [], None # (epoch, examples probed, wrong) of each `may_fit` probe; per-example loss and error when last evaluated
 
     # --- state, for checkpoints ---
     _state = ('epoch_done', 'step', 'seconds', 'eval_seconds', 'history', 'step_loss', 'step_acc', 'first_fit', 'fit_since', 'marks')
@@ -179,9 +190,28 @@ class ConvergenceRecorder(Callback):
         "Is this epoch the run's last: the last of `fit`, or a budget (`FitBudget`) has stopped its training"
         return self.learn.epoch >= getattr(self.learn, 'n_epoch', 1)-1 or getattr(self.learn, 'stopped_because', None) is not None
 
+    def may_fit(self)->bool:
+        "Can the training set be fitted now? Probes the examples wrong when last evaluated, highest loss first, in growing chunks: more of them wrong than `threshold` allows says no, and the full pass is saved"
+        if self._known is None: return True
+        loss, wrong_then = self._known
+        allowed = self.n_train - math.ceil(self.threshold*self.n_train - 1e-9)
+        cand = wrong_then.nonzero().flatten()
+        if len(cand) <= allowed: return True # nothing the probe could refute: the full pass tells
+        cand = cand[loss[cand].argsort(descending=True, stable=True)]
+        t, i, size, wrong = time.perf_counter(), 0, max(self.probe_bs, allowed+1), 0
+        while i < len(cand) and wrong <= allowed:
+            idx = cand[i:i+size]
+            l, p = self.evaluate(subset_loader(self.eval_dl, idx))
+            loss[idx], wrong_then[idx] = l, p!=self.y_train[idx] # what is known of each example now
+            wrong += int(wrong_then[idx].sum()); i += len(idx); size *= 2
+        self.eval_seconds += time.perf_counter()-t
+        self.probes.append((self.epoch_done+1, i, wrong))
+        return wrong <= allowed
+
     def _train_due(self, batch_acc)->bool:
         if self.schedule=='every' or getattr(self, 'keep_logits', False): return True # listeners read every epoch's pass
-        return self.last_epoch() or self.near_fit(batch_acc) or self.affordable(self.n_train)
+        if self.last_epoch() or self.affordable(self.n_train): return True
+        return self.near_fit(batch_acc) and self.may_fit()
 
     def _test_due(self)->bool:
         if self.schedule=='every': return not (self.test_every>1 and (self.epoch_done+1) % self.test_every)
@@ -335,6 +365,7 @@ class ConvergenceRecorder(Callback):
         ep = row['epoch']
         self.train_pass = dict(epoch=ep, init=init, losses=losses, preds=preds, logits=out[2] if keep else None)
         correct, mask = preds==self.y_train, self.mask
+        self._known = (losses.clone(), ~correct)
         self.first_fit[(self.first_fit<0) & correct] = ep
         self.fit_since[~correct] = -1
         self.fit_since[(self.fit_since<0) & correct] = ep
