@@ -220,7 +220,7 @@ def _run_limit(chan, spec, info, once=False):
     crop = paper_crop(ds.shape)
     shape = (ds.shape[0], crop, crop) if crop else ds.shape
     set_seed(spec['seed']); model = rethink_model(spec['arch'], shape, ds.c).to(dev)
-    if dev.type=='cuda' and is_convnet(model): model = model.to(memory_format=torch.channels_last) # as the kit does
+    if dev.type in ('cuda', 'cpu') and is_convnet(model): model = model.to(memory_format=torch.channels_last) # as the kit does
     if spec.get('compile'): model.compile() # as the kit's `compile_model` (the limit's tensors are plain)
     lr = paper_lr(spec['arch'])
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)

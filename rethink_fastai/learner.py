@@ -111,7 +111,7 @@ def rethink_learner(
     bn:bool=None, # BatchNorm on or off, for architectures that take it (default: the architecture's)
     early_stopping=None, # Patience in epochs of early stopping on test accuracy (or a dict for `EarlyStoppingCallback`)
     precision:str='fp32', # 'fp32', 'fp16' (CUDA), 'bf16' (CUDA or CPU autocast)
-    channels_last:bool=None, # `channels_last` memory format (default: for convnets on CUDA)
+    channels_last:bool=None, # `channels_last` memory format (default: for convnets, on CUDA and the CPU)
     device=None, # Device of data and model (default: fastai's `default_device()`)
     opt_func=None, # Optimizer (default: `sgd`, torch's SGD with momentum `mom`)
     threshold:float=1., # Training accuracy that counts as fitted
@@ -145,7 +145,7 @@ def rethink_learner(
                     metrics=accuracy, cbs=[ConvergenceRecorder(threshold, loss_levels, eval_bs, test_every=test_every, schedule=eval_schedule, budget=eval_budget), *_early_stopping(early_stopping), *L(cbs)])
     set_precision(learn, precision)
     if compile: compile_model(learn)
-    if channels_last is None: channels_last = _device_type(learn)=='cuda' and is_convnet(model)
+    if channels_last is None: channels_last = _device_type(learn) in ('cuda', 'cpu') and is_convnet(model)
     if channels_last: learn.add_cb(ChannelsLast())
     d = getattr(dls, 'data', None)
     learn.rethink_config = dict(
@@ -419,7 +419,7 @@ class RunConfig:
     init_seed:int=None # Seed of initialization and shuffling, if not `seed`
     device:str=None # 'cpu', 'cuda', 'cuda:1', 'mps'... (default: fastai's default device)
     precision:str='fp32' # 'fp32', 'fp16' (CUDA) or 'bf16'
-    channels_last:bool=None # `channels_last` memory format (default: for convnets on CUDA)
+    channels_last:bool=None # `channels_last` memory format (default: for convnets, on CUDA and the CPU)
     preprocess:str='auto' # Deterministic preprocessing 'once' per dataset, per 'batch', or 'auto' (once unless augmentation is random; not part of the key)
     pairs:str=None # 'class_flip_labels': the flips as 'from:to' pairs of class names or indices, comma-separated (default: Patrini et al.'s CIFAR-10 pairs)
     transition:str=None # 'transition_labels': a file holding a row-stochastic (C, C) matrix (.npy, .json, .csv)
