@@ -83,12 +83,14 @@ def stack_error(models:list, # K models of one architecture (left untouched: cop
                 shape:tuple, # One image `(C, H, W)`
                 bs:int=8, # Batch size of the check
                )->dict:
-    "Largest relative differences between stacked and separate outputs, gradients and buffers after one training-mode step"
-    sep, stk = [copy.deepcopy(m).train() for m in models], [copy.deepcopy(m).train() for m in models]
+    "Largest relative differences between stacked and separate outputs, gradients and buffers after one training-mode step, in float64"
+    # float64: in float32 a rounding difference can flip a near-tie of a max-pool and route a gradient elsewhere (a 1e-2
+    # difference in the small Inception on 8x8 images, about one model in 30), which says nothing of how vmap batches the model
+    sep, stk = [copy.deepcopy(m).double().train() for m in models], [copy.deepcopy(m).double().train() for m in models]
     g = torch.Generator().manual_seed(0)
     dev = next(models[0].parameters()).device
-    x = torch.randn(len(models), bs, *shape, generator=g).to(dev)
-    with torch.no_grad(): n_out = copy.deepcopy(models[0]).eval()(x[0]).shape[-1]
+    x = torch.randn(len(models), bs, *shape, generator=g, dtype=torch.float64).to(dev)
+    with torch.no_grad(): n_out = copy.deepcopy(models[0]).double().eval()(x[0]).shape[-1]
     y = torch.randint(0, n_out, (len(models), bs), generator=g).to(dev)
     sm = stack_models(stk, tie=False)
     out = sm(x); stack_loss(out, y).backward()
@@ -121,7 +123,8 @@ def member_losses(pred, # `(K, B, C)` logits of the stack
                  )->torch.Tensor:
     "Each member's mean cross-entropy `(K,)` on its batch (per example, `(K, B)`, if not `reduce`)"
     k, b = y.shape[:2]
-    l = F.cross_entropy(pred.flatten(0,1).float(), y.flatten(), reduction='none').view(k, b)
+    p = pred.flatten(0,1)
+    l = F.cross_entropy(p.float() if p.dtype in (torch.float16, torch.bfloat16) else p, y.flatten(), reduction='none').view(k, b) # half precision: the loss in float32
     return l.mean(1) if reduce else l
 
 # %% ../nbs/15_stack.ipynb #c643034f

@@ -2,7 +2,7 @@
 per-run time on a CIFAR-10 subset, and the step-time table of when stacking pays. Prints every figure with the
 machine's load (other developers share its cores) and writes them to nbs/bench_results/stack.json.
 
-    python tests/bench_stack.py [exact] [sweep] [cifar] [table] [timm]   # default: all
+    python tests/bench_stack.py [exact] [exact64] [sweep] [cifar] [table] [timm]   # default: all
     EPOCHS=8 K=8 python tests/bench_stack.py sweep   # a budget of 8 epochs per run, stacks of 8 (default K=auto)
     SHAPES=1 python tests/bench_stack.py table       # digits' 1x8x8 only (2: also CIFAR's 3x28x28)
 """
@@ -34,6 +34,33 @@ def exact(steps=50, k=3, bs=128):
         e = stack_error([rethink_model(arch, (1,8,8)) for _ in range(k)], (1,8,8))
         say('exact', arch=arch, k=k, steps=steps, bs=bs, max_rel_dev=max(devs), first_step_rel_dev=max(first),
             noise_floor_1e6=noise_floor(arch, RUNS[:k], sep, **kw), one_step=e, seconds_separate=round(t_sep, 1), seconds_stacked=round(t_stk, 1))
+
+def exact64(steps=50, k=3, bs=128):
+    """The stacking itself, without float32's rounding: each paper architecture in float64, a stack of 3 against the 3
+    separate models, 50 SGD steps (the paper's lr, momentum 0.9) on the same random 1x8x8 batches, BatchNorm in training mode"""
+    import copy, torch.nn.functional as F
+    from rethink_fastai.learner import paper_lr
+    from rethink_fastai.stack import stack_models, member_losses
+    for arch in PAPER_ARCHS:
+        torch.manual_seed(0)
+        models = [rethink_model(arch, (1,8,8)).double().train() for _ in range(k)]
+        sep = [copy.deepcopy(m) for m in models]
+        sm = stack_models([copy.deepcopy(m) for m in models], tie=False)
+        lr = paper_lr(arch)
+        opts = [torch.optim.SGD(m.parameters(), lr=lr, momentum=0.9) for m in sep]
+        opt = torch.optim.SGD(sm.parameters(), lr=lr, momentum=0.9)
+        g = torch.Generator().manual_seed(1)
+        ls_sep, ls_stk = [], []
+        t = time.perf_counter()
+        for _ in range(steps):
+            x = torch.randn(k, bs, 1, 8, 8, generator=g, dtype=torch.float64); y = torch.randint(0, 10, (k, bs), generator=g)
+            l = member_losses(sm(x), y); opt.zero_grad(); l.sum().backward(); opt.step(); ls_stk.append(l.detach())
+            row = []
+            for i, (m, o) in enumerate(zip(sep, opts)):
+                li = F.cross_entropy(m(x[i]), y[i]); o.zero_grad(); li.backward(); o.step(); row.append(li.detach())
+            ls_sep.append(torch.stack(row))
+        a, b = torch.stack(ls_stk), torch.stack(ls_sep)
+        say('exact64', arch=arch, k=k, steps=steps, bs=bs, max_rel_dev=((a-b).abs()/b.abs()).max().item(), seconds=round(time.perf_counter()-t, 1))
 
 def compare_sweeps(spec='fig1b', k='auto', **kw):
     "The same sweep, separate (local executor) then stacked; wall times, keys, and how far each member's record is from its separate run's"
@@ -76,5 +103,5 @@ def timm_check(names=('resnet18', 'vit_tiny_patch16_224', 'efficientnet_b0', 'co
 
 if __name__=='__main__':
     torch.set_num_threads(int(os.environ.get('THREADS', 1)))
-    parts = dict(exact=exact, sweep=sweep_digits, cifar=cifar, table=table, timm=timm_check)
+    parts = dict(exact=exact, exact64=exact64, sweep=sweep_digits, cifar=cifar, table=table, timm=timm_check)
     for p in (sys.argv[1:] or parts): parts[p]()
