@@ -14,7 +14,7 @@ import pandas as pd
 from fastcore.basics import listify, patch
 
 # %% auto #0
-__all__ = ['RECORD_FORMAT', 'run_key', 'Store']
+__all__ = ['RECORD_FORMAT', 'SLIM_DROP', 'run_key', 'Store']
 
 # %% ../nbs/07_store.ipynb #8e929548
 def _plain(o, where:str='config'):
@@ -360,6 +360,46 @@ def backup(self:Store,
     with self._lock, sqlite3.connect(dest) as d: self._con.backup(d)
     d.close()
     return dest
+
+# %% ../nbs/07_store.ipynb #b2e1d3f4
+SLIM_DROP = ('steps_log', 'memorization.first_fit_epoch', 'memorization.fit_since_epoch', 'memorization.corrupted_idx') # bulky, per step or per example
+
+def _drop(rec:dict, path:str)->dict:
+    head, _, rest = path.partition('.')
+    if head not in rec: return rec
+    if not rest: return {k:v for k,v in rec.items() if k!=head}
+    return rec | {head: _drop(rec[head], rest)} if isinstance(rec[head], dict) else rec
+
+@patch
+def export_records(self:Store,
+                   folder:str|Path, # Folder of the JSON files (made if missing)
+                   drop:tuple=SLIM_DROP, # Record fields left out (dotted paths), as `SLIM_DROP`
+                  )->list:
+    "Write each finished run not yet in `folder` to `folder/<key>.json` (key, config, record less `drop`); the files written"
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    done = []
+    for key in sorted(self.finished_keys()):
+        f = folder/f'{key}.json'
+        if f.exists(): continue
+        rec = self.record(key)
+        for d in drop: rec = _drop(rec, d)
+        f.write_text(json.dumps(dict(key=key, config=self.config(key), record=rec), indent=1, sort_keys=True)+'\n')
+        done.append(f)
+    return done
+
+@patch
+def import_records(self:Store,
+                   folder:str|Path, # Folder of `export_records`' JSON files
+                  )->int:
+    "Put the runs of `folder`'s JSON files into this store as finished (those it has not finished yet); how many"
+    n = 0
+    for f in sorted(Path(folder).glob('*.json')):
+        d = json.loads(f.read_text())
+        if run_key(d['config'])!=d['key']: raise ValueError(f"{f}: its key {d['key']} is not its config's ({run_key(d['config'])})")
+        if self.is_finished(d['key']): continue
+        key = self.start(d['config'])
+        if key is not None and self.finish(key, d['record']): n += 1
+    return n
 
 # %% ../nbs/07_store.ipynb #ffd5731f
 @patch
