@@ -140,8 +140,8 @@ def plot_fig1a(df, # Finished runs, as `spec_results` returns them
     fig, ax = _ax(ax, 'Learning curves (Figure 1a)')
     for r, g in df.groupby('randomization', sort=False):
         for i,(_,run) in enumerate(g.iterrows()):
-            h = pd.DataFrame(run['history'])
-            ax.plot(h['step']/1000, h['train_loss'], label=r.replace('_',' ') if i==0 else None, lw=1.3)
+            h = pd.DataFrame(run['history']).dropna(subset=['train_loss']) # the epochs the schedule evaluated
+            ax.plot(h['step']/1000, h['train_loss'].astype(float), label=r.replace('_',' ') if i==0 else None, lw=1.3)
     ax.set_xlabel('thousand steps'); ax.set_ylabel('training loss (whole training set)'); ax.legend(fontsize=8)
     return _save(fig, fn, caption)
 
