@@ -36,6 +36,19 @@ def paper_table1(arch:str, labels:str)->float: # for claims of Table 1's figures
     from rethink_fastai.experiments import PAPER_TABLE1
     return next(tr for a,crop,wd,lab,tr,te in PAPER_TABLE1 if a==arch and lab==labels and not crop and not wd)
 
+def full_run(arch:str, labels:str, wd:float=0.)->dict:
+    "The record of a full-scale run (`nbs/paper/full_scale.ipynb`), exported by `Store.export_records`"
+    d = root/'nbs'/'paper'/'full_results'
+    assert json.loads((d/'commands.json').read_text())['commands'], "full_results/commands.json names no command"
+    recs = [json.loads(f.read_text())['record'] for f in sorted((d/'runs').glob('*.json'))]
+    got = [r for r in recs if r['arch']==arch and r['randomization']==labels and (r.get('wd') or 0.)==wd and r['n_train']==50_000]
+    assert len(got)==1, f"{len(got)} full-scale records of {arch} {labels} wd={wd}"
+    return got[0]
+
+def paper_t1(arch:str, labels:str, col:str)->float: # Table 1 without crop or weight decay: 'train' or 'test' accuracy
+    from rethink_fastai.experiments import PAPER_TABLE1
+    return next((tr, te)[col=='test'] for a,crop,wd,lab,tr,te in PAPER_TABLE1 if a==arch and lab==labels and not crop and not wd)
+
 def limit_batch_ms(m:str)->float:
     b = record('nbs/bench_results/bench.json'); c = bench_model(m)['contenders']['limit']
     return 1000*c['epoch_s']/(c['images_per_epoch']/b['settings']['bs'])
@@ -56,6 +69,16 @@ CLAIMS = [
     ('gabor kernel test error', r'features[^:]*: ([\d.]+)% test error', lambda: 100*theory('kernel_mnist_gabor_20000')['test_error']),
     ('gabor kernel n', r'test error on ([\d,]+) MNIST', lambda: theory('kernel_mnist_gabor_20000')['n_train']),
     ('gabor kernel paper', r'\(paper: ([\d.]+)% on the full', lambda: paper_kernel('mnist', 'gabor')),
+    ('full n', r"MLP rows on all ([\d,]+) CIFAR-10", lambda: full_run('mlp3x512', 'random_labels')['n_train']),
+    ('full 3x512 random epochs', r'fits random labels in (\d+) epochs', lambda: full_run('mlp3x512', 'random_labels')['epochs_to_fit']),
+    ('full 3x512 random test', r'epochs, at ([\d.]+)% test accuracy', lambda: 100*full_run('mlp3x512', 'random_labels')['test_acc']),
+    ('full 3x512 random paper', r'test accuracy \(paper: ([\d.]+)%\)', lambda: paper_t1('mlp3x512', 'random_labels', 'test')),
+    ('full 3x512 true epochs', r'true labels in (\d+) epochs', lambda: full_run('mlp3x512', 'true_labels')['epochs_to_fit']),
+    ('full 3x512 true test', r'epochs,\s+at ([\d.]+)% \(paper', lambda: 100*full_run('mlp3x512', 'true_labels')['test_acc']),
+    ('full 3x512 true paper', r'% \(paper: ([\d.]+)%\); the MLP', lambda: paper_t1('mlp3x512', 'true_labels', 'test')),
+    ('full 1x512 random train', r'reaches ([\d.]+)% training accuracy', lambda: 100*full_run('mlp1x512', 'random_labels')['train_acc']),
+    ('full 1x512 budget', r'within its (\d+)-epoch', lambda: full_run('mlp1x512', 'random_labels')['epochs']),
+    ('full 1x512 paper', r'budget \(paper: ([\d.]+)%\)', lambda: paper_t1('mlp1x512', 'random_labels', 'train')),
     ('bench inception', r'([\d.]+)x its epoch time for the\s+small Inception', lambda: bench_model('inception_small')['kit_over_limit_time']),
     ('bench alexnet', r'([\d.]+)x for the small AlexNet', lambda: bench_model('alexnet_small')['kit_over_limit_time']),
     ('bench mlp', r'([\d.]+)x for the MLP', lambda: bench_model('mlp1x512')['kit_over_limit_time']),
@@ -64,7 +87,7 @@ CLAIMS = [
 ]
 
 # numbers that are part of a name, not a measurement
-NAMES = r'Section \d|CIFAR-10|MLP \dx\d+|\d+ GB development machine|\(the paper needed a \d+ GB machine\)|10\^\{-5\}|\(`\d+_\w+`\)'
+NAMES = r'Section \d|Table \d|CIFAR-10|MLP \dx\d+|\d+ GB development machine|\(the paper needed a \d+ GB machine\)|10\^\{-5\}|\(`\d+_\w+`\)'
 
 def _check(pattern, value):
     m = re.search(pattern, section())
