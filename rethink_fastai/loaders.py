@@ -67,6 +67,14 @@ class TensorDL(TfmdDL):
 
     def sample(self): return self._DataLoader__idxs
 
+    def __iter__(self):
+        "fastai's `DataLoader.__iter__` (`randomize`, `before_iter`, `after_batch`, `after_iter`) without torch's loader and `to_device`: batches are built on the device by indexing"
+        self.randomize(); self.before_iter()
+        self._DataLoader__idxs = self.get_idxs()
+        for b in self.create_batches(self.sample()): yield self.after_batch(b)
+        self.after_iter()
+        if hasattr(self, 'it'): del(self.it)
+
     def create_batches(self, samps, # Item positions of one epoch, in order
                       ):
         for b in samps.to(self.item_idx.device).split(self.bs):

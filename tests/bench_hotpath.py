@@ -8,7 +8,9 @@ the contenders epoch by epoch (ABAB...) since the machine is shared, it prints t
 - `main_kit`: main's kit path: `rethink_learner` as main builds it (fastai's `Learner`, per-batch transforms, `sgd`);
 - `kit_once`, `kit_dispatch`, `kit_plain_loss`: main's kit with the preprocessing once, then also `RethinkLearner`'s
   dispatch, then also `PlainCrossEntropyLossFlat` (a loss that is a plain tensor, not fastai's `TensorBase`);
-- `new_kit`: all of these + torch's `foreach` SGD.
+- `new_kit`: all of these + torch's `foreach` SGD;
+- `kit`: the learner exactly as `rethink_learner` builds it now; `kit_fastai_iter`: the same, its loaders iterated by
+  fastai's `DataLoader.__iter__` (torch's loader and `to_device`) instead of `TensorDL.__iter__`.
 
 and, apart, the time of one optimizer step through fastai's `OptimWrapper`, `foreach` off and on. Every figure comes
 with the machine's load (`os.getloadavg()`).
@@ -51,13 +53,22 @@ class TrainTimer(Callback):
         self.train_s = since(self.t0)
         raise CancelFitException()
 
+from fastai.data.load import DataLoader
+from rethink_fastai.loaders import TensorDL
+class FastaiIterDL(TensorDL):
+    "A `TensorDL` iterated by fastai's `DataLoader.__iter__` (through torch's loader and `to_device`), as before `TensorDL.__iter__`"
+    __iter__ = DataLoader.__iter__
+
 class KitContender:
     "A kit learner trained one epoch per call"
-    def __init__(self, ds, arch, bs, seed, preprocess, cls, foreach, plain_loss=False):
+    def __init__(self, ds, arch, bs, seed, preprocess, cls, foreach, plain_loss=False, fastai_iter=False):
         base = rethink_learner(ds, arch=arch, bs=bs, seed=seed, device='cpu', preprocess=preprocess,
                                opt_func=partial(sgd, mom=0.9, foreach=True) if foreach else None)
         self.learn = base if cls is Learner else rebuilt_as(base, cls)
         if plain_loss: self.learn.loss_func = PlainCrossEntropyLossFlat()
+        if fastai_iter:
+            for dl in self.learn.dls.loaders:
+                if type(dl) is TensorDL: dl.__class__ = FastaiIterDL
         self.learn.convergence_recorder.eval_init = False # no evaluation at the start of every `fit`
         self.n_batches = len(self.learn.dls.train)
     def epoch(self)->tuple:
@@ -87,7 +98,9 @@ CONTENDERS = dict(
     kit_once=partial(KitContender, preprocess='once', cls=Learner, foreach=False),
     kit_dispatch=partial(KitContender, preprocess='once', cls=RethinkLearner, foreach=False),
     kit_plain_loss=partial(KitContender, preprocess='once', cls=RethinkLearner, foreach=False, plain_loss=True),
-    new_kit=partial(KitContender, preprocess='once', cls=RethinkLearner, foreach=True, plain_loss=True))
+    new_kit=partial(KitContender, preprocess='once', cls=RethinkLearner, foreach=True, plain_loss=True),
+    kit=partial(KitContender, preprocess='once', cls=Learner, foreach=False), # the learner exactly as `rethink_learner` builds it
+    kit_fastai_iter=partial(KitContender, preprocess='once', cls=Learner, foreach=False, fastai_iter=True))
 
 def bench_model(data, arch, n_train, n_test, rounds, bs=128, seed=0, names=tuple(CONTENDERS))->dict:
     "Train every contender one epoch per round, alternating; the first round is a warm-up"
