@@ -79,6 +79,7 @@ EVAL_SCHEDULES = ('auto', 'every')
 def _level_key(level:float)->str: return f'{level:g}'
 
 def _fraction(b:torch.Tensor): return b.float().mean().item() if len(b) else None
+def _plain(x): return x.as_subclass(torch.Tensor) if isinstance(x, torch.Tensor) else x
 
 class ConvergenceRecorder(Callback):
     "Record per-step and per-epoch training curves, the time to fit the training set, and when each example is first fitted"
@@ -155,13 +156,13 @@ class ConvergenceRecorder(Callback):
     def evaluate(self, dl, # The loader to evaluate, in order
                  logits:bool=False, # Also return the logits `(N, C)`
                 )->tuple:
-        "Per-example losses and predicted classes of the model on `dl`, in `eval` mode (on the CPU); and the logits if `logits`"
+        "Per-example losses and predicted classes of the model on `dl`, in `eval` mode (on the CPU, as plain tensors); and the logits if `logits`"
         losses, preds, ps = [], [], []
         for p, yb in self.eval_batches(dl):
             l, c = self.loss_pred(p, yb); losses.append(l); preds.append(c)
             if logits: ps.append(p.detach().float().cpu())
-        res = torch.cat(losses).cpu(), torch.cat(preds).cpu()
-        return (*res, torch.cat(ps)) if logits else res
+        res = _plain(torch.cat(losses).cpu()), _plain(torch.cat(preds).cpu()) # plain tensors: fastai's subclasses do not mix (`TensorImage` preds, `TensorCategory` losses)
+        return (*res, _plain(torch.cat(ps))) if logits else res
 
     # --- the evaluation schedule ---
     def _timed(self, t0:float, n:int):
@@ -555,8 +556,6 @@ class CPUAutocast(Callback):
         if self._on: self.autocast.__exit__(None, None, None); self._on = False
 
 # %% ../nbs/04_callbacks.ipynb #5ece9230
-def _plain(x): return x.as_subclass(torch.Tensor) if isinstance(x, torch.Tensor) else x
-
 def compile_model(learn, # A `Learner`
                   **kwargs, # Passed to `torch.compile` (`mode`, `dynamic`, `backend`...)
                  )->bool:

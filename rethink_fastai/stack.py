@@ -164,6 +164,7 @@ class StackRecorder(Callback):
             for cb in m.cbs:
                 if isinstance(cb, (CPUAutocast, MixedPrecision)): cb.before_fit() # evaluate in training's precision
             m.convergence_recorder.before_fit(); fb.before_fit()
+        self.eval_seconds, self._t0, self._cost = 0., time.perf_counter(), {}
     def before_epoch(self):
         for i in self.active: self.members[i].convergence_recorder.before_epoch()
     def before_validate(self): raise CancelValidException() # each member evaluates its own test set after the epoch
@@ -190,17 +191,47 @@ class StackRecorder(Callback):
         finally: model.train(was)
         return torch.cat(ls, 1).cpu(), torch.cat(ps, 1).cpu()
 
+    # --- the evaluation schedule: the members' own ('auto' or 'every'), each pass stacked over every member ---
+    def _timed_eval(self, key:str, dls:list)->tuple:
+        "A stacked pass over `dls`, its wall time counted as evaluation by the stack and by every active member (each waits for it)"
+        t = time.perf_counter(); res = self.stacked_eval(dls); dt = time.perf_counter()-t
+        self.eval_seconds += dt; self._cost[key] = dt
+        for i in self.active: self.members[i].convergence_recorder.eval_seconds += dt
+        return res
+    def _affordable(self, key:str)->bool:
+        "Does one more stacked pass over `key`'s sets ('train', 'test') keep the stack's evaluation within the members' `eval_budget`, the final passes reserved?"
+        if key not in self._cost: return True # one pass measures its cost
+        extra = self._cost[key] + sum(self._cost.values())
+        elapsed = time.perf_counter() - self._t0
+        return self.eval_seconds + extra <= self.members[0].convergence_recorder.budget*(elapsed + extra)
+    def _read_from(self, evals:dict):
+        "Make each member's recorder read its passes from the stacked ones in `evals` (its own pass for anything else)"
+        ms = self.members
+        for i in self.active:
+            r = ms[i].convergence_recorder
+            cache = {id(dl): (evals[k][0][i], evals[k][1][i]) for k, dl in (('train', r.eval_dl), ('test', ms[i].dls.valid)) if k in evals}
+            r.__dict__['evaluate'] = lambda dl, c=cache, r=r: c.get(id(dl)) or type(r).evaluate(r, dl)
+
     def after_epoch(self):
         lr, ms = self.opt.hypers[-1]['lr'], self.members
-        # every member's evaluations of its training and test sets in two stacked passes, which its recorder then reads
-        evals = [self.stacked_eval([m.convergence_recorder.eval_dl for m in ms]), self.stacked_eval([m.dls.valid for m in ms])]
-        for i in self.active:
-            cache = {id(ms[i].convergence_recorder.eval_dl): (evals[0][0][i], evals[0][1][i]), id(ms[i].dls.valid): (evals[1][0][i], evals[1][1][i])}
-            ms[i].convergence_recorder.__dict__['evaluate'] = lambda dl, c=cache, r=ms[i].convergence_recorder: c.get(id(dl)) or type(r).evaluate(r, dl)
+        recs = {i: ms[i].convergence_recorder for i in self.active}
+        every = any(r.schedule=='every' or getattr(r, 'keep_logits', False) for r in recs.values())
+        near = not every and any(r.near_fit(torch.stack(r._accs).mean().item() if r._accs else None) and r.may_fit() for r in recs.values())
+        # as each member's own schedule asks, but in stacked passes: a train-set pass whenever a member may have fitted
+        # (near it, and its probe, on its own model, does not rule it out: its fit epoch stays exact) or the budget
+        # affords one; the test set when affordable, and at a member's fit
+        evals = {}
+        if every or near or self._affordable('train'): evals['train'] = self._timed_eval('train', [r.eval_dl for r in (m.convergence_recorder for m in ms)])
+        if every or self._affordable('test'): evals['test'] = self._timed_eval('test', [m.dls.valid for m in ms])
+        self._read_from(evals)
         for i in list(self.active):
             m = self.members[i]; rec = m.convergence_recorder
-            tl, ta = rec._test_eval() if (rec.epoch_done+1) % rec.test_every == 0 else (None, None)
-            rec._epoch_row(tl, ta, lr=lr)
+            test_now = 'test' in evals and (not every or (rec.epoch_done+1) % rec.test_every == 0)
+            tl, ta = rec._test_eval() if test_now else (None, None)
+            rec._epoch_row(tl, ta, lr=lr, train='train' in evals)
+            if rec.marks.get('fit', {}).get('epoch')==rec.epoch_done and ta is None: # just fitted: the test set at the fit
+                if 'test' not in evals: evals['test'] = self._timed_eval('test', [m_.dls.valid for m_ in ms]); self._read_from(evals)
+                rec.ensure_test(); ta = rec.history[-1]['test_acc']
             try: self.budgets[i].after_epoch()
             except CancelFitException: self.finish(i); continue
             es = first(cb for cb in m.cbs if isinstance(cb, EarlyStoppingCallback))

@@ -129,3 +129,17 @@ def test_cli_stack(tmp_path):
     assert sorted(r['stack']['index'] for r in recs) == [0, 0, 1, 1, 2, 2] and {r['stack']['k'] for r in recs} == {3} # two stacks of 3
     r = rethink(*args, '--store', stores[1], '--stack', '3', '--jobs', '2')
     assert r.returncode == 1 and '--stack' in r.stderr
+
+def test_auto_schedule_fit_as_separate():
+    """Under the default 'auto' evaluation schedule a stack evaluates only when a member nears its fit or the budget affords
+    a pass: each member's fit epoch, steps and test accuracy at the fit are its separate run's, its evaluation time is counted"""
+    runs = [dict(seed=s) for s in (0, 1, 2)]
+    kw = dict(epochs=150, eval_budget=0.) # no optional pass (digits' passes are cheap enough to afford most epochs)
+    sep, stk = separate('mlp1x512', runs, **kw), stacked('mlp1x512', runs, **kw)
+    for a, b in zip(stk, sep):
+        assert a['stopped_because'] == b['stopped_because'] == 'fitted'
+        assert (a['epochs_to_fit'], a['steps_to_fit']) == (b['epochs_to_fit'], b['steps_to_fit'])
+        assert a['test_acc'] == pytest.approx(b['test_acc'], abs=1e-6) and a['train_acc'] == b['train_acc'] == 1
+        assert a['eval_seconds'] > 0 and a['train_seconds'] < a['seconds']
+        passes = [h['epoch'] for h in a['history'] if h['train_acc'] is not None]
+        assert passes[0] == 0 and passes[-1] == a['epochs_to_fit'] and len(passes) < len(a['history']) # not every epoch
