@@ -36,13 +36,13 @@ def paper_table1(arch:str, labels:str)->float: # for claims of Table 1's figures
     from rethink_fastai.experiments import PAPER_TABLE1
     return next(tr for a,crop,wd,lab,tr,te in PAPER_TABLE1 if a==arch and lab==labels and not crop and not wd)
 
-def full_run(arch:str, labels:str, wd:float=0.)->dict:
+def full_run(arch:str, labels:str, wd:float=0., seed:int=0)->dict:
     "The record of a full-scale run (`nbs/paper/full_scale.ipynb`), exported by `Store.export_records`"
     d = root/'nbs'/'paper'/'full_results'
     assert json.loads((d/'commands.json').read_text())['commands'], "full_results/commands.json names no command"
     recs = [json.loads(f.read_text())['record'] for f in sorted((d/'runs').glob('*.json'))]
-    got = [r for r in recs if r['arch']==arch and r['randomization']==labels and (r.get('wd') or 0.)==wd and r['n_train']==50_000]
-    assert len(got)==1, f"{len(got)} full-scale records of {arch} {labels} wd={wd}"
+    got = [r for r in recs if r['arch']==arch and r['randomization']==labels and (r.get('wd') or 0.)==wd and r['n_train']==50_000 and r['seed']==seed]
+    assert len(got)==1, f"{len(got)} full-scale records of {arch} {labels} wd={wd} seed={seed}"
     return got[0]
 
 def paper_t1(arch:str, labels:str, col:str)->float: # Table 1 without crop or weight decay: 'train' or 'test' accuracy
@@ -88,7 +88,7 @@ CLAIMS = [
 ]
 
 # numbers that are part of a name, not a measurement
-NAMES = r'Section \d|Table \d|CIFAR-10|MLP \dx\d+|\d+ GB development machine|\(the paper needed a \d+ GB machine\)|10\^\{-5\}|`\d+_\w+`'
+NAMES = r'Section \d|Table \d|seed \d|CIFAR-10|MLP \dx\d+|\d+ GB development machine|\(the paper needed a \d+ GB machine\)|10\^\{-5\}|`\d+_\w+`'
 
 def _check(pattern, value):
     m = re.search(pattern, section())
