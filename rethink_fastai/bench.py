@@ -17,7 +17,7 @@ from .loaders import paper_crop, batch_tfms, preprocess_once
 from torch import nn
 import pandas as pd
 from .models import rethink_model, n_params, PAPER_ARCHS
-from .learner import rethink_learner, paper_lr, set_precision, is_convnet, PRECISIONS
+from .learner import rethink_learner, paper_lr, set_precision, default_channels_last, PRECISIONS
 from .callbacks import eval_loader, preprocess_dtype
 from .theory import peak_mem_gb
 from .bench_report import *
@@ -220,7 +220,7 @@ def _run_limit(chan, spec, info, once=False):
     crop = paper_crop(ds.shape)
     shape = (ds.shape[0], crop, crop) if crop else ds.shape
     set_seed(spec['seed']); model = rethink_model(spec['arch'], shape, ds.c).to(dev)
-    if dev.type in ('cuda', 'cpu') and is_convnet(model): model = model.to(memory_format=torch.channels_last) # as the kit does
+    if default_channels_last(dev.type, model): model = model.to(memory_format=torch.channels_last) # as the kit does
     if spec.get('compile'): model.compile() # as the kit's `compile_model` (the limit's tensors are plain)
     lr = paper_lr(spec['arch'])
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)

@@ -32,11 +32,11 @@ from .callbacks import *
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'MAX_EPOCHS', 'SCHEDULES', 'PAPER_DATASETS', 'DECAY_STEPS', 'TRACKERS', 'NOT_KEY', 'KEY_ALWAYS',
-           'PLUGIN_GROUP', 'RUN_OPTIONS', 'sgd', 'paper_lr', 'set_precision', 'is_convnet', 'rethink_learner',
-           'StepDecayLR', 'fit_callbacks', 'save_record', 'load_record', 'history_df', 'steps_df', 'memorization_df',
-           'records_df', 'relative_convergence', 'RunConfig', 'settings_table', 'tracking', 'check_device',
-           'check_folder', 'load_plugins', 'run_option', 'run_options', 'learner_kwargs', 'plugin_run_kwargs',
-           'run_record', 'run_experiment', 'run_summary']
+           'PLUGIN_GROUP', 'RUN_OPTIONS', 'sgd', 'paper_lr', 'set_precision', 'is_convnet', 'default_channels_last',
+           'rethink_learner', 'StepDecayLR', 'fit_callbacks', 'save_record', 'load_record', 'history_df', 'steps_df',
+           'memorization_df', 'records_df', 'relative_convergence', 'RunConfig', 'settings_table', 'tracking',
+           'check_device', 'check_folder', 'load_plugins', 'run_option', 'run_options', 'learner_kwargs',
+           'plugin_run_kwargs', 'run_record', 'run_experiment', 'run_summary']
 
 # %% ../nbs/05_learner.ipynb #b36d931a
 def sgd(params, # Parameters or parameter groups (fastai's splitter output)
@@ -80,6 +80,12 @@ def is_convnet(model:nn.Module, # Any torch model
               )->bool:
     "Does `model` have convolutions (and so benefit from `channels_last`)?"
     return any(isinstance(m, nn.Conv2d) for m in model.modules())
+
+def default_channels_last(device_type:str, # 'cuda', 'cpu', 'mps'...
+                          model:nn.Module, # The model to train
+                         )->bool:
+    "The kit's default memory format: `channels_last` for convnets on CUDA and the CPU"
+    return device_type in ('cuda', 'cpu') and is_convnet(model)
 
 # %% ../nbs/05_learner.ipynb #8b7c3fc6
 def _early_stopping(early_stopping)->list:
@@ -145,7 +151,7 @@ def rethink_learner(
                     metrics=accuracy, cbs=[ConvergenceRecorder(threshold, loss_levels, eval_bs, test_every=test_every, schedule=eval_schedule, budget=eval_budget), *_early_stopping(early_stopping), *L(cbs)])
     set_precision(learn, precision)
     if compile: compile_model(learn)
-    if channels_last is None: channels_last = _device_type(learn) in ('cuda', 'cpu') and is_convnet(model)
+    if channels_last is None: channels_last = default_channels_last(_device_type(learn), model)
     if channels_last: learn.add_cb(ChannelsLast())
     d = getattr(dls, 'data', None)
     learn.rethink_config = dict(
