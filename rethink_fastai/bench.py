@@ -13,7 +13,7 @@ from fastcore.all import *
 from fastai.callback.core import Callback, CancelFitException
 from fastai.torch_core import default_device, set_seed
 from .data import ImageArrays, get_dataset, extract_archive, save_image_folder
-from .loaders import paper_crop, batch_tfms, preprocess_once
+from .loaders import paper_crop, batch_tfms, preprocess_once, compact_once, TakeCompact
 from torch import nn
 import pandas as pd
 from .models import rethink_model, n_params, PAPER_ARCHS
@@ -87,26 +87,28 @@ def hand_epoch(model:torch.nn.Module, # The model, on the data's device
                scaler=None, # A `torch.amp.GradScaler`, for fp16
               )->int:
     "One epoch of the raw PyTorch limit over preloaded `uint8` tensors, preprocessed per batch; returns the number of images trained on"
-    return _hand_loop(model, opt, x, y, bs, partial(hand_batch, crop=crop), precision, scaler)
+    return _hand_loop(model, opt, y, bs, lambda i: hand_batch(x[i], crop), precision, scaler)
 
 def hand_epoch_once(model:torch.nn.Module, # The model, on the data's device
                     opt:torch.optim.Optimizer, # Its optimizer
-                    x:torch.Tensor, # Training images already preprocessed (`loaders.preprocess_once`), float `(N, C, h, w)`
+                    x, # Training images preprocessed once: a `TakeCompact` as the kit's loaders keep them (`loaders.compact_once`), or floats (`preprocess_once`)
                     y:torch.Tensor, # Training labels
                     bs:int=128, # Batch size (the last partial batch is dropped, as fastai does)
                     precision:str='fp32', # 'fp32', 'bf16' (autocast), or 'fp16' (autocast with `scaler`)
                     scaler=None, # A `torch.amp.GradScaler`, for fp16
                    )->int:
     "One epoch of the limit over images preprocessed once: index, forward, backward, SGD step; the number of images trained on"
-    return _hand_loop(model, opt, x, y, bs, noop, precision, scaler)
+    return _hand_loop(model, opt, y, bs, _once_batches(x), precision, scaler)
 
-def _hand_loop(model, opt, x, y, bs, tfm, precision, scaler)->int:
+def _once_batches(x)->callable: return x.take_batch if isinstance(x, TakeCompact) else x.__getitem__
+
+def _hand_loop(model, opt, y, bs, batch, precision, scaler)->int:
     model.train()
     n = 0
-    for idx in torch.randperm(len(x), device=x.device).split(bs):
+    for idx in torch.randperm(len(y), device=y.device).split(bs):
         if len(idx) < bs: break
-        xb = tfm(x[idx])
-        with _autocast(x.device, precision): loss = F.cross_entropy(model(xb), y[idx])
+        xb = batch(idx)
+        with _autocast(y.device, precision): loss = F.cross_entropy(model(xb), y[idx])
         opt.zero_grad()
         if scaler is None: loss.backward(); opt.step()
         else: scaler.scale(loss).backward(); scaler.step(opt); scaler.update()
@@ -115,21 +117,23 @@ def _hand_loop(model, opt, x, y, bs, tfm, precision, scaler)->int:
 
 @torch.no_grad()
 def hand_eval(model:torch.nn.Module, # The model
-              x:torch.Tensor, # Images, `uint8`
+              x, # Images: `uint8`, or preprocessed once (see `hand_epoch_once`)
               y:torch.Tensor, # Labels
               bs:int=1024, # Batch size (the kit's `eval_bs`)
               crop:int=None, # Centre crop
               precision:str='fp32', # Precision of the forward pass
-              once:bool=False, # `x` is already preprocessed (`preprocess_once`)
+              once:bool=False, # `x` is already preprocessed (`compact_once` or `preprocess_once`)
              )->float:
     "Accuracy of `model` on all of `x` (eval mode): the limit's full-dataset evaluation pass"
     model.eval()
     correct = 0
-    for i in range(0, len(x), bs):
-        with _autocast(x.device, precision): p = model(x[i:i+bs] if once else hand_batch(x[i:i+bs], crop))
+    get = _once_batches(x) if once else None
+    for i in range(0, len(y), bs):
+        idx = torch.arange(i, min(i+bs, len(y)), device=y.device)
+        with _autocast(y.device, precision): p = model(get(idx) if once else hand_batch(x[i:i+bs], crop))
         correct += (p.argmax(-1)==y[i:i+bs]).sum().item()
     model.train()
-    return correct/len(x)
+    return correct/len(y)
 
 # %% ../nbs/11_bench.ipynb #a667a731
 def _rss_mb()->float:
@@ -226,8 +230,8 @@ def _run_limit(chan, spec, info, once=False):
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     scaler = torch.amp.GradScaler(dev.type) if prec=='fp16' else None
     x, y = ds.x_train.to(dev), ds.y_train.to(dev)
-    if once: x = preprocess_once(x, batch_tfms(ds.shape), preprocess_dtype(prec, dev).get('dtype', torch.float32), dev) # as the kit's loaders do
-    info.update(learner_s=time.perf_counter()-t, n_train=len(x), lr=lr)
+    if once: x = compact_once(x, batch_tfms(ds.shape), preprocess_dtype(prec, dev).get('dtype', torch.float32), dev) # as the kit's loaders keep them
+    info.update(learner_s=time.perf_counter()-t, n_train=len(y), lr=lr)
     chan.send('ready', **info)
     while (cmd := chan.recv())!='stop':
         fn = spec['profile_fn'] if cmd=='profile' else None
@@ -238,7 +242,7 @@ def _run_limit(chan, spec, info, once=False):
             dt = time.perf_counter()-t
         chan.send('epoch', train_s=dt, n_images=n)
     t = time.perf_counter(); hand_eval(model, x, y, 1024, crop, prec, once); _sync(dev)
-    return dict(eval_s=time.perf_counter()-t, eval_images=len(x), eval_bs=1024)
+    return dict(eval_s=time.perf_counter()-t, eval_images=len(y), eval_bs=1024)
 
 def _run_fastai(chan, spec, info):
     from fastai.vision.all import ImageDataLoaders, CropPad, Normalize, cifar_stats, Learner, SGD, accuracy, CrossEntropyLossFlat

@@ -21,7 +21,8 @@ from .randomize import randomize, Randomized
 
 # %% auto #0
 __all__ = ['AUGMENTATIONS', 'PREPROCESS', 'Take', 'TensorDL', 'BatchCrop', 'PerImageWhiten', 'parse_augments', 'paper_crop',
-           'batch_tfms', 'is_deterministic', 'Preprocessed', 'preprocess_once', 'randomized_block', 'randomized_dls']
+           'batch_tfms', 'is_deterministic', 'Preprocessed', 'preprocess_once', 'TakeCompact', 'compact_once',
+           'randomized_block', 'randomized_dls']
 
 # %% ../nbs/02_loaders.ipynb #f9c58a14
 class Take(Transform):
@@ -36,6 +37,8 @@ class Take(Transform):
     def encodes(self, i): return self.cast(self.t[i])
     def take_batch(self, idxs:torch.Tensor, # Item indices of one batch
                   ): return self.cast(self.t[idxs])
+    def to(self, device, # Where the data moves
+          ): self.t = self.t.to(device); return self
     def decodes(self, o:TensorCategory): return Category(self.vocab[o]) if hasattr(self, 'vocab') else o
 
 # %% ../nbs/02_loaders.ipynb #6a45bdf4
@@ -55,7 +58,7 @@ class TensorDL(TfmdDL):
 
     def _move(self, device):
         if device is None: return
-        for t in self.takes: t.t = t.t.to(device)   # shared by the train and valid loaders: moved once
+        for t in self.takes: t.to(device)   # shared by the train and valid loaders: moved once
         self.item_idx = self.item_idx.to(device)
 
     def to(self, device, # Device the tensors and batches move to
@@ -69,9 +72,14 @@ class TensorDL(TfmdDL):
 
     def __iter__(self):
         "fastai's `DataLoader.__iter__` (`randomize`, `before_iter`, `after_batch`, `after_iter`) without torch's loader and `to_device`: batches are built on the device by indexing"
+        yield from self.batches()
+
+    def batches(self, transform:bool=True, # Run the batch transforms (`after_batch`); False where they are known to return their input
+               ):
+        "One epoch's batches, as `__iter__` yields them"
         self.randomize(); self.before_iter()
         self._DataLoader__idxs = self.get_idxs()
-        for b in self.create_batches(self.sample()): yield self.after_batch(b)
+        for b in self.create_batches(self.sample()): yield self.after_batch(b) if transform else b
         self.after_iter()
         if hasattr(self, 'it'): del(self.it)
 
@@ -179,25 +187,79 @@ def preprocess_once(x:torch.Tensor, # `uint8` images `(N, C, H, W)`
         out[i:i+chunk] = r
     return out
 
+class TakeCompact(Take):
+    "A `Take` over images preprocessed once and stored compactly (`compact_once`): an item or a batch is `(x/255 - mean) / adj`, the per-batch path's own operations"
+    def __init__(self,
+        t:torch.Tensor, # Centre-cropped images `(N, C, h, w)`, as stored (`uint8`; float for Gaussian noise)
+        mean:torch.Tensor=None, # Each image's mean `(N,)`, in [0, 1] units (None: no whitening)
+        adj:torch.Tensor=None, # Each image's `max(std, 1/sqrt(numel))` `(N,)`
+        dtype=torch.float32, # dtype of the images returned
+    ): super().__init__(t, TensorImage); store_attr('mean,adj,dtype')
+    def _floats(self, x, i):
+        x = x.float() / 255. # fastai's `IntToFloatTensor` (a new tensor: `t[i]` is a view of the data)
+        if self.mean is not None:
+            s = (-1,) + (1,)*(x.dim()-1)
+            x = x.sub_(self.mean[i].reshape(s)).div_(self.adj[i].reshape(s)) # `PerImageWhiten`, with the statistics it computes
+        return x.to(self.dtype)
+    def encodes(self, i): return self.cast(self._floats(self.t[i], i))
+    def take_batch(self, idxs:torch.Tensor, # Item indices of one batch
+                  ): return self.cast(self._floats(self.t[idxs], idxs))
+    def to(self, device, # Where the data moves
+          ): self.t, self.mean, self.adj = (None if v is None else v.to(device) for v in (self.t, self.mean, self.adj)); return self
+
+def compact_once(xs:list, # `uint8` images `(N, C, H, W)`, or a list of such tensors (taken in order, as if concatenated)
+                 tfms:list, # Deterministic transforms of `batch_tfms`: `IntToFloatTensor`, a centre `BatchCrop` (optional), `PerImageWhiten` (optional)
+                 dtype=torch.float32, # dtype of the images the loaders return
+                 device=None, # Where to keep the images (default: the first tensor's device)
+                 chunk:int=4096, # Images per step (bounds the temporary memory)
+                )->TakeCompact:
+    "Preprocess once, stored compactly: the centre crop of every image as `uint8`, and each image's whitening statistics"
+    xs = list(xs) if isinstance(xs, (list, tuple)) else [xs]
+    crop, whiten = first(t for t in tfms if isinstance(t, BatchCrop)), any(isinstance(t, PerImageWhiten) for t in tfms)
+    kinds = [type(t) for t in tfms]
+    if (kinds != [IntToFloatTensor] + [BatchCrop]*(crop is not None) + [PerImageWhiten]*whiten or (crop is not None and crop.random)
+        or tfms[0].div != 255 or tfms[0].div_mask != 1):
+        raise ValueError(f"compact_once takes the deterministic transforms of `batch_tfms` (to floats, centre crop, whitening), not {kinds}: use preprocess_once")
+    device = xs[0].device if device is None else device
+    n, (c, h, w) = sum(len(x) for x in xs), xs[0].shape[1:]
+    s = crop.size if crop is not None else None
+    if s is not None and (s>h or s>w): raise ValueError(f"crop size {s} is larger than the images ({h}x{w})")
+    t0, l0 = ((h-s)//2, (w-s)//2) if s else (0, 0)
+    s_h, s_w = (s, s) if s else (h, w)
+    out = torch.empty((n, c, s_h, s_w), dtype=xs[0].dtype, device=device) # `uint8` (float32 for the Gaussian randomization's noise)
+    mean, adj = (torch.empty(n, device=device), torch.empty(n, device=device)) if whiten else (None, None)
+    j = 0
+    for x in xs:
+        for i in range(0, len(x), chunk):
+            b = x[i:i+chunk].to(device)[..., t0:t0+s_h, l0:l0+s_w]; k = len(b)
+            out[j:j+k] = b
+            if whiten: # `PerImageWhiten`'s statistics, on the images as the per-batch path has them (floats, cropped)
+                f = (b.float() / 255.).flatten(1)
+                var, m = torch.var_mean(f, dim=1, correction=0)
+                mean[j:j+k], adj[j:j+k] = m, var.sqrt().clamp_min(1/math.sqrt(f.shape[1]))
+            j += k
+    return TakeCompact(out, mean, adj, dtype)
+
 # %% ../nbs/02_loaders.ipynb #e3b4bd0b
 def randomized_block(ds:ImageArrays, # A dataset, usually the output of `randomize`
-                     preprocess:str='auto', # 'once': deterministic transforms run once (`preprocess_once`); 'batch': per batch; 'auto': once unless augmentation is random
+                     preprocess:str='auto', # 'once': deterministic transforms run once (`compact_once`); 'batch': per batch; 'auto': once unless augmentation is random
                      dtype=None, # dtype of the images preprocessed once (default float32; bf16/fp16 for runs in that precision on CUDA)
                      device=None, # Where to preprocess once and keep the result (default: fastai's `default_device()`)
                      **kwargs, # Passed to `batch_tfms`: crop, whiten, augment, max_rotate
                     )->DataBlock:
     "A fastai `DataBlock` over `ds` whose batches come from whole tensors (`TensorDL`)"
     if preprocess not in PREPROCESS: raise ValueError(f"unknown preprocess {preprocess!r}: use one of {', '.join(PREPROCESS)}")
-    n_tr = len(ds.x_train)
-    x, y = torch.cat([ds.x_train, ds.x_test]), torch.cat([ds.y_train, ds.y_test])
+    n_tr, n = len(ds.x_train), len(ds.x_train)+len(ds.x_test)
+    y = torch.cat([ds.y_train, ds.y_test])
     tfms = batch_tfms(ds.shape, **kwargs)
     once = preprocess=='once' or (preprocess=='auto' and is_deterministic(tfms))
     if once and not is_deterministic(tfms): raise ValueError("preprocess='once' needs no random augmentation: use preprocess='batch' or 'auto'")
     if dtype is not None and not once: raise ValueError("dtype is the dtype of images preprocessed once: it needs preprocess='once' or 'auto' without random augmentation")
-    if once: x, tfms = preprocess_once(x, tfms, dtype or torch.float32, device or default_device()), [Preprocessed()]
-    return DataBlock(blocks=(TransformBlock(type_tfms=Take(x, TensorImage)),
+    if once: take, tfms = compact_once([ds.x_train, ds.x_test], tfms, dtype or torch.float32, device or default_device()), [Preprocessed()]
+    else: take = Take(torch.cat([ds.x_train, ds.x_test]), TensorImage)
+    return DataBlock(blocks=(TransformBlock(type_tfms=take),
                              TransformBlock(type_tfms=Take(y, TensorCategory, ds.classes))),
-                     get_items=lambda _: L(range(len(x))),
+                     get_items=lambda _: L(range(n)),
                      splitter=lambda items: (L(range(n_tr)), L(range(n_tr, len(items)))),
                      batch_tfms=tfms, dl_type=TensorDL, n_inp=1)
 

@@ -4,7 +4,8 @@ the contenders epoch by epoch (ABAB...) since the machine is shared, it prints t
 (wall-clock and CPU time of this process) of:
 
 - `limit`: the hand-written loop over raw `uint8` tensors (index, float, crop, whiten, forward, backward, SGD step);
-- `limit_once`: the same loop over images preprocessed once (`loaders.preprocess_once`);
+- `limit_once`: the same loop over images preprocessed once, as the kit's loaders keep them (`loaders.compact_once`);
+- `limit_once_floats`: the same loop over images preprocessed once into float32 (`loaders.preprocess_once`);
 - `main_kit`: main's kit path: `rethink_learner` as main builds it (fastai's `Learner`, per-batch transforms, `sgd`);
 - `kit_once`, `kit_dispatch`, `kit_plain_loss`: main's kit with the preprocessing once, then also `RethinkLearner`'s
   dispatch, then also `PlainCrossEntropyLossFlat` (a loss that is a plain tensor, not fastai's `TensorBase`);
@@ -32,7 +33,7 @@ from fastai.learner import Learner
 from fastai.optimizer import OptimWrapper
 from fastai.torch_core import set_seed
 from rethink_fastai.bench import bench_data, hand_epoch, hand_epoch_once
-from rethink_fastai.loaders import batch_tfms, paper_crop, preprocess_once
+from rethink_fastai.loaders import batch_tfms, paper_crop, preprocess_once, compact_once
 from rethink_fastai.models import rethink_model
 from rethink_fastai.learner import rethink_learner, paper_lr, sgd
 from rethink_fastai.callbacks import RethinkLearner, PlainCrossEntropyLossFlat
@@ -78,12 +79,12 @@ class KitContender:
 
 class LimitContender:
     "The hand-written loop, over raw `uint8` images (`once=False`) or images preprocessed once"
-    def __init__(self, ds, arch, bs, seed, once):
+    def __init__(self, ds, arch, bs, seed, once, floats=False):
         crop = paper_crop(ds.shape)
         shape = (ds.shape[0], crop, crop) if crop else ds.shape
         set_seed(seed); self.model = rethink_model(arch, shape, ds.c)
         self.opt = torch.optim.SGD(self.model.parameters(), lr=paper_lr(arch), momentum=0.9)
-        self.x = preprocess_once(ds.x_train, batch_tfms(ds.shape)) if once else ds.x_train
+        self.x = (preprocess_once if floats else compact_once)(ds.x_train, batch_tfms(ds.shape)) if once else ds.x_train
         self.y, self.bs, self.crop, self.once = ds.y_train, bs, crop, once
         self.n_batches = len(self.x)//bs
     def epoch(self)->tuple:
@@ -94,6 +95,7 @@ class LimitContender:
 
 CONTENDERS = dict(
     limit=partial(LimitContender, once=False), limit_once=partial(LimitContender, once=True),
+    limit_once_floats=partial(LimitContender, once=True, floats=True), # preprocessed once into float32 (4x the memory)
     main_kit=partial(KitContender, preprocess='batch', cls=Learner, foreach=False),
     kit_once=partial(KitContender, preprocess='once', cls=Learner, foreach=False),
     kit_dispatch=partial(KitContender, preprocess='once', cls=RethinkLearner, foreach=False),

@@ -12,7 +12,7 @@ from fastai.callback.tracker import SaveModelCallback, EarlyStoppingCallback
 from fastai.interpret import ClassificationInterpretation
 from fastai.torch_core import defaults, set_seed
 from rethink_fastai.learner import rethink_learner
-from rethink_fastai.loaders import Preprocessed
+from rethink_fastai.loaders import Preprocessed, TakeCompact
 from rethink_fastai.callbacks import RethinkLearner, PlainCrossEntropyLossFlat
 
 @pytest.fixture(autouse=True)
@@ -102,7 +102,9 @@ def test_same_handlers_same_order(tmp_path, precision):
 
 def test_kit_loaders_preprocess_once():
     learn = kit_learner(RethinkLearner, Path('.'))
-    assert isinstance(learn.dls.train.after_batch[0], Preprocessed) and learn.dls.train.takes[0].t.dtype == torch.float32
+    take = learn.dls.train.takes[0] # preprocessed once, stored compactly: the cropped images as uint8, batches in float32
+    assert isinstance(learn.dls.train.after_batch[0], Preprocessed) and isinstance(take, TakeCompact)
+    assert take.t.dtype == torch.uint8 and take.dtype == torch.float32 and learn.dls.one_batch()[0].dtype == torch.float32
 
 class Raises(Callback):
     "Raise `exc` at event `at`"
