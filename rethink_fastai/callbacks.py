@@ -252,10 +252,14 @@ class ConvergenceRecorder(Callback):
 
     def after_batch(self):
         if not self.training or not len(self.yb) or not self._fitting: return
-        self.step += 1
         pred, y = to_float(self.pred).detach(), self.yb[0]
-        self._losses.append(self.loss.detach().float())
-        self._accs.append((pred.argmax(-1)==y).float().mean())
+        self.record_batch(self.loss.detach().float(), (pred.argmax(-1)==y).float().mean())
+
+    def record_batch(self, loss:torch.Tensor, # The batch's mean training loss (a tensor: no host-device sync)
+                     acc:torch.Tensor, # The batch's training accuracy
+                    ):
+        "Count one training step, with its batch's loss and accuracy"
+        self.step += 1; self._losses.append(loss); self._accs.append(acc)
 
     def before_validate(self):
         "Time fastai's validation pass (the test set), and skip it on the epochs the schedule leaves out"

@@ -6,7 +6,7 @@ Docs: https://rethink-fastai.github.io/rethink_fastai/stack.html.md"""
 
 # %% ../nbs/15_stack.ipynb #7cb14aff
 from __future__ import annotations
-import copy, time
+import contextlib, copy, time
 import numpy as np, torch
 import torch.nn.functional as F
 from torch import nn
@@ -17,7 +17,8 @@ from fastai.data.core import DataLoaders
 from fastai.callback.core import Callback, CancelTrainException, CancelFitException, CancelValidException
 from fastai.callback.tracker import EarlyStoppingCallback
 from fastai.callback.fp16 import MixedPrecision
-from .callbacks import FitBudget, CPUAutocast
+from .callbacks import FitBudget, CPUAutocast, RethinkLearner
+from .loaders import TensorDL, Preprocessed
 from .models import rethink_model
 from .learner import (rethink_learner, run_experiment, set_precision, MAX_EPOCHS, RunConfig, learner_kwargs, run_options,
                                     run_record, fit_callbacks, check_device, _FIT)
@@ -29,6 +30,10 @@ __all__ = ['MEMBER_KEYS', 'StackedModel', 'stack_models', 'stack_error', 'can_st
            'stack_timing', 'auto_stack_k', 'stack_executor']
 
 # %% ../nbs/15_stack.ipynb #282dcdbe
+def _rows(t:torch.Tensor, idx:torch.Tensor)->torch.Tensor:
+    "`t[idx]` (rows of the stack's leading dimension) in `t`'s memory layout, which advanced indexing does not keep"
+    return torch.empty_like(t[:len(idx)]).copy_(t[idx])
+
 class StackedModel(nn.Module):
     "K models of one architecture as one module: input `(K, B, ...)`, output `(K, B, ...)`, each with its own parameters, buffers and random draws"
     def __init__(self,
@@ -60,13 +65,39 @@ class StackedModel(nn.Module):
                 m.get_submodule(mod)._buffers[name] = b[i]
         return models
 
+    def keep(self, pos:list, # Stack positions of the members that stay, in order
+            )->StackedModel:
+        "Drop every member but those at `pos`: a smaller stack in the same module, in new parameters (autograd fixes a leaf's shape)"
+        idx = torch.as_tensor(pos, device=self.stacked[0].device)
+        self.stacked = nn.ParameterList([nn.Parameter(_rows(p.detach(), idx)) for p in self.stacked]) # copies: the dropped members keep the old tensors
+        for i,b in enumerate(self.stacked_buffers()): setattr(self, f'buffer{i}', _rows(b, idx))
+        self.k = len(pos)
+        return self
+
+    def match_grad_layout(self, shape:tuple, # One input `(C, H, W)`
+                         )->StackedModel:
+        "Store each stacked parameter in the memory layout its gradient comes in, so that accumulating a gradient is no strided copy"
+        # vmap's batched matmul gives a linear weight's gradient as `(K, in, out)` in memory: stored `(K, out, in)` contiguous,
+        # its accumulation was a transposing copy that cost as much as the layer's matmuls (mlp1x512 on CIFAR's 2,352 inputs)
+        p0 = self.stacked[0]; was = self.training; self.eval()
+        try:
+            with torch.enable_grad():
+                out = self(torch.zeros(self.k, 2, *shape, device=p0.device, dtype=p0.dtype)).float().sum()
+                gs = torch.autograd.grad(out, list(self.stacked), allow_unused=True) # as computed, before accumulation
+        finally: self.train(was)
+        self.stacked = nn.ParameterList([p if g is None or g.stride()==p.stride() else
+                                         nn.Parameter(torch.empty_like(g).copy_(p.detach())) for p,g in zip(self.stacked, gs)])
+        return self
+
 # %% ../nbs/15_stack.ipynb #70139559
 def stack_models(models:list, # K models of the same architecture, on one device
                  tie:bool=True, # Turn each model's parameters and buffers into views of the stacked ones
                  randomness:str='different', # `vmap`'s randomness: each member its own dropout draws
+                 shape:tuple=None, # One input `(C, H, W)`: store the parameters in their gradients' layout (`match_grad_layout`; faster steps)
                 )->StackedModel:
     "One module computing the K `models`, each with its own parameters, BatchNorm statistics and dropout draws"
     sm = StackedModel(models, randomness)
+    if shape is not None: sm.match_grad_layout(shape)
     if tie: sm.tie(models)
     return sm
 
@@ -128,15 +159,21 @@ def member_losses(pred, # `(K, B, C)` logits of the stack
     return l.mean(1) if reduce else l
 
 # %% ../nbs/15_stack.ipynb #c643034f
+def _member_batches(dl)->Iterator:
+    "`dl`'s batches; a `TensorDL` preprocessed once skips fastai's batch pipeline, whose one transform (`Preprocessed`) returns its input"
+    if isinstance(dl, TensorDL) and all(type(t) is Preprocessed for t in dl.after_batch.fs): return dl.batches(transform=False)
+    return iter(dl)
+
 class StackDL:
-    "The batches of K loaders in lockstep, stacked: `(K, B, ...)` inputs and `(K, B)` targets"
+    "The batches of K loaders in lockstep, stacked: `(K, B, ...)` inputs and `(K, B)` targets, as plain tensors"
     def __init__(self, dls:list, # The members' own training loaders, one per member
                 ): self.dls = list(dls)
     def __len__(self): return min(len(dl) for dl in self.dls)
     @property
     def device(self): return self.dls[0].device
     def __iter__(self):
-        for bs in zip(*self.dls): yield tuple(torch.stack(t) for t in zip(*bs))
+        # plain tensors: fastai's `TensorImage` would dispatch every operation of the vmapped model through `__torch_function__`
+        for bs in zip(*map(_member_batches, self.dls)): yield tuple(torch.stack([t.as_subclass(torch.Tensor) for t in ts]) for ts in zip(*bs))
 
 # %% ../nbs/15_stack.ipynb #1fc9531d
 def _early_stop(es:EarlyStoppingCallback, value)->bool:
@@ -152,7 +189,7 @@ class StackRecorder(Callback):
     def __init__(self,
         members:list, # The members' `Learner`s (from `rethink_learner`), models tied to the stack
         budgets:list, # One `FitBudget` per member
-    ): store_attr(); self.active, self.done, self.started, self.n_step = list(range(len(members))), [], False, 0
+    ): store_attr(); self.active, self.done, self.started, self.n_step = list(range(len(members))), [], False, 0; self.slots = list(self.active)
     @property
     def step(self)->int: return self.n_step # the stack's optimizer steps: what the schedules count (`StepDecayLR`, 'one_cycle')
 
@@ -171,15 +208,17 @@ class StackRecorder(Callback):
     def after_batch(self):
         if not self.training: return
         self.n_step += 1
-        losses, stop = member_losses(self.pred.detach(), self.y), False
-        for i in self.active:
-            m = self.members[i]
-            m.training, m.pred, m.yb, m.loss = True, self.pred[i], (self.y[i],), losses[i]
-            m.convergence_recorder.after_batch()
+        pred, stop = self.pred.detach(), False
+        losses, accs = member_losses(pred, self.y), (pred.argmax(-1)==self.y).float().mean(1) # every member's, in two operations
+        for s,i in enumerate(self.slots): # stack position s holds member i
+            if i not in self.active: continue
+            m = self.members[i]; rec = m.convergence_recorder
+            m.training = True
+            if rec._fitting: rec.record_batch(losses[s], accs[s]) # what its `after_batch` records from its own batch
             try: self.budgets[i].after_batch()
             except CancelTrainException: stop = True
         if stop: raise CancelTrainException()
-    def stacked_eval(self, dls:list, # One loader per member, in order
+    def stacked_eval(self, dls:list, # One loader per member of the stack, in stack order
                     )->tuple:
         "Per-member losses and predicted classes `(K, N)` on `dls` (one loader per member), in one stacked pass in `eval` mode"
         rec, model, ls, ps = self.members[0].convergence_recorder, self.model, [], []
@@ -209,11 +248,13 @@ class StackRecorder(Callback):
         ms = self.members
         for i in self.active:
             r = ms[i].convergence_recorder
-            cache = {id(dl): (evals[k][0][i], evals[k][1][i]) for k, dl in (('train', r.eval_dl), ('test', ms[i].dls.valid)) if k in evals}
+            s = self.slots.index(i)
+            cache = {id(dl): (evals[k][0][s], evals[k][1][s]) for k, dl in (('train', r.eval_dl), ('test', ms[i].dls.valid)) if k in evals}
             r.__dict__['evaluate'] = lambda dl, c=cache, r=r: c.get(id(dl)) or type(r).evaluate(r, dl)
 
     def after_epoch(self):
         lr, ms = self.opt.hypers[-1]['lr'], self.members
+        sms = [ms[i] for i in self.slots] # the members in the stack, in its order
         recs = {i: ms[i].convergence_recorder for i in self.active}
         every = any(r.schedule=='every' or getattr(r, 'keep_logits', False) for r in recs.values())
         near = not every and any(r.near_fit(torch.stack(r._accs).mean().item() if r._accs else None) and r.may_fit() for r in recs.values())
@@ -221,8 +262,8 @@ class StackRecorder(Callback):
         # (near it, and its probe, on its own model, does not rule it out: its fit epoch stays exact) or the budget
         # affords one; the test set when affordable, and at a member's fit
         evals = {}
-        if every or near or self._affordable('train'): evals['train'] = self._timed_eval('train', [r.eval_dl for r in (m.convergence_recorder for m in ms)])
-        if every or self._affordable('test'): evals['test'] = self._timed_eval('test', [m.dls.valid for m in ms])
+        if every or near or self._affordable('train'): evals['train'] = self._timed_eval('train', [m.convergence_recorder.eval_dl for m in sms])
+        if every or self._affordable('test'): evals['test'] = self._timed_eval('test', [m.dls.valid for m in sms])
         self._read_from(evals)
         for i in list(self.active):
             m = self.members[i]; rec = m.convergence_recorder
@@ -230,7 +271,7 @@ class StackRecorder(Callback):
             tl, ta = rec._test_eval() if test_now else (None, None)
             rec._epoch_row(tl, ta, lr=lr, train='train' in evals)
             if rec.marks.get('fit', {}).get('epoch')==rec.epoch_done and ta is None: # just fitted: the test set at the fit
-                if 'test' not in evals: evals['test'] = self._timed_eval('test', [m_.dls.valid for m_ in ms]); self._read_from(evals)
+                if 'test' not in evals: evals['test'] = self._timed_eval('test', [m_.dls.valid for m_ in sms]); self._read_from(evals)
                 rec.ensure_test(); ta = rec.history[-1]['test_acc']
             try: self.budgets[i].after_epoch()
             except CancelFitException: self.finish(i); continue
@@ -244,6 +285,25 @@ class StackRecorder(Callback):
         rec = self.members[i].convergence_recorder
         rec.after_fit()
         self.active.remove(i); self.done.append(i)
+
+    def shrink(self):
+        "Drop the finished members from the stack: the active ones go on as a smaller stack, with their optimizer state (momentum) and loaders"
+        if len(self.active)==len(self.slots): return
+        pos, k0 = [self.slots.index(i) for i in self.active], len(self.slots)
+        idx = torch.as_tensor(pos, device=self.model.stacked[0].device)
+        inner = lambda o: getattr(o, 'opt', o) # torch's optimizer inside fastai's `OptimWrapper`, or fastai's own
+        old, state = list(self.model.stacked), inner(self.opt).state
+        self.model.keep(pos)
+        self.learn.create_opt() # over the new parameters, with the learner's settings; the schedule sets its rate each batch
+        for p0, p in zip(old, self.model.stacked): # each member's optimizer state (momentum...): its slice of the stack's
+            st = state.get(p0, {})
+            inner(self.learn.opt).state[p] = {n: _rows(v, idx) if isinstance(v, torch.Tensor) and v.shape==p0.shape else v for n,v in st.items()}
+        for m in self.members: m.opt = self.learn.opt
+        self.slots = list(self.active)
+        self.model.tie([self.members[i].model for i in self.slots])
+        self.learn.dls.train.dls = [self.members[i].dls.train for i in self.slots]
+        self.learn.dls.valid.dls = [self.members[i].dls.valid for i in self.slots]
+        self._cost = {n: c*len(pos)/k0 for n,c in self._cost.items()} # a stacked pass costs about K members' passes
 
 # %% ../nbs/15_stack.ipynb #ee41eacb
 MEMBER_KEYS = ('seed', 'init_seed', 'randomization', 'corruption', 'realized_corruption', 'identity', # may differ within a stack
@@ -266,9 +326,9 @@ def stack_learner(members:list, # The members' `Learner`s, from `rethink_learner
     check_stackable(members)
     m0 = members[0]
     for m in members: m.model.to(m.dls.device)
-    model = stack_models([m.model for m in members])
+    model = stack_models([m.model for m in members], shape=tuple(m0.rethink_config['shape']))
     dls = DataLoaders(StackDL([m.dls.train for m in members]), StackDL([m.dls.valid for m in members]))
-    learn = Learner(dls, model, loss_func=stack_loss, opt_func=m0.opt_func, lr=m0.lr, wd=m0.wd, cbs=StackRecorder(members, budgets))
+    learn = RethinkLearner(dls, model, loss_func=stack_loss, opt_func=m0.opt_func, lr=m0.lr, wd=m0.wd, cbs=StackRecorder(members, budgets))
     learn.convergence_recorder = learn.stack_recorder # its step count, which goes on when member 0 is done, for the schedules
     return set_precision(learn, m0.rethink_config.get('precision', 'fp32'))
 
@@ -284,6 +344,7 @@ def fit_stack(members:list, # The members' `Learner`s, from `rethink_learner` (s
               decay_every:int=None, # Steps between two decays of 'exp' (None: after every epoch, the paper's)
               quiet:bool=True, # No progress bars and no per-epoch table
               threshold:float=None, # Training accuracy that counts as fitted (default: the recorders')
+              shrink:bool=True, # Drop finished members from the stack after each epoch (else the stack computes all K until the last is done)
               **one_cycle_kwargs, # `div`, `div_final`, `pct_start`, `moms` for schedule='one_cycle'
              ):
     "Train the members as one stack, as `fit_memorize` trains each; yield `(i, record)` as member `i` finishes (its `memorize_record`, plus `stack`)"
@@ -296,7 +357,7 @@ def fit_stack(members:list, # The members' `Learner`s, from `rethink_learner` (s
     for m, f in zip(members, fits): f[-1].learn = m # each member's own `FitBudget`
     learn = stack_learner(members, [f[-1] for f in fits])
     sr, k, sched = learn.stack_recorder, len(members), fits[0][:-1] # the schedule (the same for all) steps the stack's optimizer
-    def record(i): return members[i].memorize_record() | dict(stack=dict(k=k, index=i))
+    def record(i): return members[i].memorize_record() | dict(stack=dict(k=k, index=i, k_at_finish=sr.model.k)) # the stack's size when `i` finished
     with ContextManagers([learn.no_bar(), learn.no_logging()] if quiet else []):
         for e in range(min(epochs if epochs is not None else MAX_EPOCHS, MAX_EPOCHS)):
             learn.epoch_offset = e # `ExpDecayLR` decays by the run's epoch
@@ -304,6 +365,7 @@ def fit_stack(members:list, # The members' `Learner`s, from `rethink_learner` (s
             for i in sr.done: yield i, record(i)
             sr.done = []
             if not sr.active: return
+            if shrink: sr.shrink()
     for i in list(sr.active): members[i].stopped_because = 'epochs'; sr.finish(i); yield i, record(i)
 
 # %% ../nbs/15_stack.ipynb #ba1a582d
@@ -321,6 +383,7 @@ def stack_group(run:dict, # A spec's run
 
 def stack_runs(runs:list, # Keyword arguments of `run_experiment`, one dict per run, all in one `stack_group`
                quiet:bool=True, # No progress output
+               shrink:bool=True, # Finished members leave the stack (see `fit_stack`)
               ):
     "Train `runs` as one stack; yield `(i, record)` as run `i` finishes, its record what `run_experiment(**runs[i])` returns (plus `stack`)"
     groups = {stack_group(r) for r in runs}
@@ -330,7 +393,7 @@ def stack_runs(runs:list, # Keyword arguments of `run_experiment`, one dict per 
     n = torch.get_num_threads(); torch.set_num_threads(c0.threads)
     try:
         members = [rethink_learner(**learner_kwargs(c) | dict(channels_last=False)) for c in cfgs] # each run's own learner
-        for i, r in fit_stack(members, **{k: getattr(c0, k) for k in _FIT}, decay_every=c0.decay_period(), quiet=quiet):
+        for i, r in fit_stack(members, **{k: getattr(c0, k) for k in _FIT}, decay_every=c0.decay_period(), quiet=quiet, shrink=shrink):
             yield i, run_record(r, cfgs[i], members[i])
     finally: torch.set_num_threads(n)
 
@@ -341,6 +404,7 @@ def stack_timing(model:nn.Module, # A model (copies are timed; it is not changed
                  bs:int=128, # Batch size
                  steps:int=3, # Timed steps (after one warm-up step)
                  lr:float=0.01, # SGD learning rate of the timed steps
+                 precision:str='fp32', # 'fp32', or 'bf16'/'fp16' (the steps under `torch.autocast` on the model's device)
                 )->dict:
     "Seconds per step of `k` copies of `model`, trained separately and stacked, and their ratio `stacked/separate`"
     dev = next(model.parameters()).device
@@ -351,12 +415,19 @@ def stack_timing(model:nn.Module, # A model (copies are timed; it is not changed
     y = torch.randint(0, n_out, (k, bs), generator=g).to(dev)
     sync = torch.cuda.synchronize if dev.type=='cuda' else noop
     sep = [copy.deepcopy(model) for _ in range(k)]
-    sm = stack_models([copy.deepcopy(model) for _ in range(k)], tie=False)
+    sm = stack_models([copy.deepcopy(model) for _ in range(k)], tie=False, shape=shape)
     opts = [torch.optim.SGD(m.parameters(), lr=lr, momentum=0.9) for m in sep]
     sopt = torch.optim.SGD(sm.parameters(), lr=lr, momentum=0.9)
+    cast = (lambda: torch.autocast(dev.type, dtype=torch.bfloat16 if precision=='bf16' else torch.float16)) if precision!='fp32' else contextlib.nullcontext
     def sep_step():
-        for i,(m,o) in enumerate(zip(sep, opts)): o.zero_grad(); F.cross_entropy(m(x[i]), y[i]).backward(); o.step()
-    def stack_step(): sopt.zero_grad(); stack_loss(sm(x), y).backward(); sopt.step()
+        for i,(m,o) in enumerate(zip(sep, opts)):
+            o.zero_grad()
+            with cast(): l = F.cross_entropy(m(x[i]), y[i])
+            l.backward(); o.step()
+    def stack_step():
+        sopt.zero_grad()
+        with cast(): l = stack_loss(sm(x), y)
+        l.backward(); sopt.step()
     res = {}
     for name, f in (('separate', sep_step), ('stacked', stack_step)):
         f(); sync(); t = time.perf_counter()
@@ -364,23 +435,25 @@ def stack_timing(model:nn.Module, # A model (copies are timed; it is not changed
         sync(); res[name] = (time.perf_counter()-t)/steps
     return res | dict(ratio=res['stacked']/res['separate'])
 
+_AUTO_K = {} # (architecture, shape, batch size, precision, device, K) -> `stack_timing`, measured once per process
+
 def auto_stack_k(run:dict, # Keyword arguments of `run_experiment` (one of the runs to stack)
                  n:int, # How many runs could share the stack
                  k_max:int=8, # Largest stack (a memory budget)
-                 margin:float=0.9, # Stack only if stacked/separate time is below this
-                 steps:int=20, # Steps of the measurement
+                 margin:float=1., # Stack only if stacked/separate step time is below this
+                 steps:int=3, # Timed steps of the measurement (`stack_timing`)
                 )->int:
-    "The stack size for runs like `run` on this device: `min(n, k_max)` if `steps` steps of the kit's own loop are faster stacked, else 1"
+    "The stack size for runs like `run` on this device: `min(n, k_max)` if a training step of K copies of its model is faster stacked (`stack_timing`), else 1"
     k = min(n, k_max)
     if k < 2: return 1
-    learn = rethink_learner(**learner_kwargs(_config(run)) | dict(channels_last=False))
-    if not can_stack(learn.model.to(learn.dls.device), tuple(learn.rethink_config['shape'])): return 1
-    def timed(f, n):
-        short = dict(run, steps=n, epochs=None, seconds=None, until_fit=False)
-        t = time.perf_counter(); f(short); return time.perf_counter()-t
-    one, stack = (lambda r: run_experiment(**r, quiet=True)), (lambda r: list(stack_runs([r]*k)))
-    timed(one, 2); timed(stack, 2) # warm-up: the first `vmap` call of a process traces
-    return k if timed(stack, steps) < margin*k*timed(one, steps) else 1
+    c = _config(run)
+    learn = rethink_learner(**learner_kwargs(c) | dict(channels_last=False)) # the run's model, shape and device
+    model, shape = learn.model.to(learn.dls.device), tuple(learn.rethink_config['shape'])
+    key = (c.arch, shape, c.bs, c.precision, str(learn.dls.device), k)
+    if key not in _AUTO_K:
+        _AUTO_K[key] = stack_timing(model, shape, k, c.bs, steps, precision=c.precision) if can_stack(model, shape) else None
+    t = _AUTO_K[key]
+    return k if t is not None and t['ratio'] < margin else 1
 
 # %% ../nbs/15_stack.ipynb #f512ebc1
 @register_executor('stack')

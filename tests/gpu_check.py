@@ -7,7 +7,9 @@
 2. **Bench**: `rethink_fastai.bench.bench` for mlp1x512, alexnet_small and inception_small (the kit, the hand loop,
    the hand loop preprocessed once): kit/limit, images/s and peak GPU memory, in fp32/bf16/fp16, with and without
    `--compile`.
-3. **Full scale**: the small Inception, true labels, all 50,000 CIFAR-10 images, until the training set is fitted
+3. **Stacked runs**: K=8 small Inceptions in bf16 (`rethink_fastai.stack.fit_stack`) against one run alone, the
+   same number of steps: runs per hour, stacked over separate (issue 14's target: at least 4x).
+4. **Full scale**: the small Inception, true labels, all 50,000 CIFAR-10 images, until the training set is fitted
    (or `--full-seconds`), with its time; from it a projection of the GPU-hours of the paper's Table 1 and Figure 1.
 
 `python tests/gpu_check.py --data /path/cifar10.tgz --out nbs/bench_results` on the GPU; in the test suite
@@ -94,6 +96,22 @@ def full_check(ds, device, seconds, bs=128, log=print)->dict:
                 train_seconds=r['train_seconds'], eval_seconds=r['eval_seconds'], train_acc=r['train_acc'], test_acc=r['test_acc'],
                 seconds_per_epoch=r['train_seconds']/max(r['epochs'], 1))
 
+def stack_check(ds, device, k, steps, bs=128, log=print)->dict:
+    "The small Inception, `k` runs stacked against one alone, `steps` steps each, bf16 on CUDA (fp32 elsewhere): runs per hour"
+    from rethink_fastai.learner import rethink_learner
+    from rethink_fastai.stack import fit_stack
+    prec = 'bf16' if torch.device(device).type=='cuda' else 'fp32'
+    mk = lambda seed: rethink_learner(ds, arch='inception_small', precision=prec, device=device, seed=seed, bs=bs, channels_last=False)
+    one = mk(0).fit_memorize(steps=steps, until_fit=False, quiet=True)
+    recs = dict(fit_stack([mk(s) for s in range(k)], steps=steps, until_fit=False))
+    stacked = max(r['train_seconds'] for r in recs.values()) # every member waits for the stack: its training time is the stack's
+    res = dict(k=k, steps=steps, precision=prec, bs=bs, separate_train_s=one['train_seconds'], stacked_train_s=stacked,
+               runs_per_hour_separate=3600/one['train_seconds'], runs_per_hour_stacked=3600*k/stacked,
+               stacked_over_separate_runs_per_hour=k*one['train_seconds']/stacked, target=4.)
+    log(f"  stack: K={k} {prec}, {steps} steps: {stacked:.1f} s stacked, {one['train_seconds']:.1f} s one run alone; "
+        f"runs per hour {res['stacked_over_separate_runs_per_hour']:.2f}x separate; load {_load()}")
+    return res
+
 def _run_cost(run:dict, r:float)->float:
     "A spec run's time in units of the true-label run: 1 for true labels, `r` for random labels or images, 1+p(r-1) for corruption p"
     rz = run.get('randomization', 'true_labels')
@@ -132,6 +150,11 @@ def markdown(res:dict)->str:
     for r in res['bench']:
         L.append(f"| {r['model']} | {r['precision']} | {r['compile']} | {r['n_train']:,} | {f(r['kit_over_limit'])} | {f(r['kit_over_limit_once'])} | "
                  f"{r['images_per_s']:,.0f} | {r['limit_images_per_s']:,.0f} | {f(r['peak_gpu_mb'], 0)} | {f(r['limit_peak_gpu_mb'], 0)} |")
+    st = res['stack']
+    L += ["", f"## Stacked runs: small Inception, K={st['k']}, {st['precision']}", "",
+          f"{st['steps']} steps of batch {st['bs']}: {st['stacked_train_s']:.1f} s for the stack of {st['k']}, {st['separate_train_s']:.1f} s "
+          f"for one run alone: {st['runs_per_hour_stacked']:,.0f} runs per hour stacked against {st['runs_per_hour_separate']:,.0f} separate, "
+          f"**{st['stacked_over_separate_runs_per_hour']:.2f}x** (target {st['target']:g}x)."]
     fu, pr = res['full'], res['projection']
     L += ["", "## Full scale: small Inception, true labels", "",
           f"{fu['n_train']:,} training images, {fu['precision']}: {fu['stopped_because']} after {fu['epochs']} epochs "
@@ -150,7 +173,7 @@ def main(argv=None)->dict:
     ap.add_argument('--tiny', action='store_true', help='tiny sizes, for a CPU test')
     ap.add_argument('--steps', type=int, default=300, help='steps of the precision check')
     ap.add_argument('--full-seconds', type=float, default=200., help='budget of the full-scale run')
-    ap.add_argument('--skip', default='', help="parts to skip: 'precision', 'bench', 'full' (comma-separated)")
+    ap.add_argument('--skip', default='', help="parts to skip: 'precision', 'bench', 'stack', 'full' (comma-separated)")
     a = ap.parse_args(argv)
     if a.device.startswith('cuda') and not torch.cuda.is_available(): ap.error('no CUDA GPU here: use --device cpu --tiny')
     skip = set(filter(None, a.skip.split(',')))
@@ -164,6 +187,9 @@ def main(argv=None)->dict:
     res['precision'] = {} if 'precision' in skip else precision_check(_dataset(a.data, 64 if a.tiny else None, 32 if a.tiny else 1000), a.device, steps, 16 if a.tiny else 128)
     with tempfile.TemporaryDirectory() as tmp:
         res['bench'] = [] if 'bench' in skip else bench_check(a.data, a.device, a.tiny, Path(tmp))
+    if 'stack' not in skip:
+        res['stack'] = stack_check(_dataset(a.data, 64 if a.tiny else 4096, 32 if a.tiny else 1000), a.device, 2 if a.tiny else 8,
+                                   3 if a.tiny else 100, 16 if a.tiny else 128)
     if 'full' not in skip:
         res['full'] = full_check(_dataset(a.data, 64 if a.tiny else None, 32 if a.tiny else None), a.device, 3. if a.tiny else a.full_seconds, 16 if a.tiny else 128)
         res['projection'] = projection(res['full'])

@@ -18,12 +18,15 @@ def test_gpu_check_tiny_cpu(tmp_path):
     (b,) = j['bench']
     assert (b['model'], b['precision'], b['compile']) == ('mlp1x512', 'fp32', False)
     assert b['kit_over_limit'] > 0 and b['kit_over_limit_once'] > 0 and b['images_per_s'] > 0 and b['peak_gpu_mb'] is None
+    st = j['stack'] # a stack of 2 against one run alone, 3 steps each: both timed, the ratio from them
+    assert (st['k'], st['steps'], st['precision']) == (2, 3, 'fp32') and st['stacked_train_s'] > 0 and st['separate_train_s'] > 0
+    assert abs(st['stacked_over_separate_runs_per_hour'] - 2*st['separate_train_s']/st['stacked_train_s']) < 1e-9
     f, pr = j['full'], j['projection']
     assert f['n_train'] == 64 and f['stopped_because'] in ('fitted', 'seconds') and f['wall_s'] > 0
     assert abs(f['train_seconds'] + f['eval_seconds'] - f['wall_s']) < 0.1 * f['wall_s'] + 1
     assert pr['table1_runs'] == 19 and pr['table1_gpu_hours'] > 0 and pr['figure1_gpu_hours'] > 0
     md = (tmp_path/'gpu.md').read_text()
-    assert md.startswith('# GPU check') and 'tiny sizes, synthetic data' in md and '| bf16 |' in md and 'GPU-hours' in md
+    assert md.startswith('# GPU check') and 'tiny sizes, synthetic data' in md and '| bf16 |' in md and 'GPU-hours' in md and 'Stacked runs' in md
 
 def test_gpu_check_needs_a_gpu_for_cuda(tmp_path):
     "On a machine without CUDA the default device is refused with a one-line hint"
