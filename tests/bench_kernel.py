@@ -26,6 +26,7 @@ def main(argv=None):
     p.add_argument('--tol', type=float, default=1e-6)
     p.add_argument('--refine', type=int, default=1)
     p.add_argument('--shifts', default='0,1e-4,1e-3,1e-2,1e-1', help="comma-separated diagonal shifts tried in turn")
+    p.add_argument('--dtype', default='float32', choices=('float32', 'float64'), help="storage precision of the tiled kernel (float64: 8 n^2 bytes, for kernels too ill-conditioned for float32)")
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--storage', default=None, help="folder for a file-backed kernel (survives memory pressure; see TiledKernel)")
@@ -38,7 +39,7 @@ def main(argv=None):
     t0 = time.time()
     log = lambda msg: print(f"[{time.time()-t0:7.1f} s] {msg}", file=sys.stderr, flush=True)
     res = kernel_report(a.dataset, data, n=a.n, gamma=a.gamma, labels=a.labels, features=a.features, l2=a.l2, seed=a.seed, solver=a.solver, log=log,
-                        save=a.save, storage=a.storage, tile=a.tile, tol=a.tol, refine=a.refine, shifts=tuple(float(s) for s in a.shifts.split(',')))
+                        save=a.save, storage=a.storage, tile=a.tile, tol=a.tol, refine=a.refine, dtype=getattr(torch, a.dtype), shifts=tuple(float(s) for s in a.shifts.split(',')))
     res['command'] = 'tests/bench_kernel.py ' + ' '.join(sys.argv[1:] if argv is None else argv)
     print(json.dumps(res), flush=True)
     return res
