@@ -87,7 +87,7 @@ def hand_epoch(model:torch.nn.Module, # The model, on the data's device
                scaler=None, # A `torch.amp.GradScaler`, for fp16
               )->int:
     "One epoch of the raw PyTorch limit over preloaded `uint8` tensors, preprocessed per batch; returns the number of images trained on"
-    return _hand_loop(model, opt, y, bs, lambda i: hand_batch(x[i], crop), precision, scaler)
+    return _hand_loop(model, opt, y, bs, lambda i: hand_batch(x.index_select(0, i), crop), precision, scaler)
 
 def hand_epoch_once(model:torch.nn.Module, # The model, on the data's device
                     opt:torch.optim.Optimizer, # Its optimizer
@@ -100,7 +100,7 @@ def hand_epoch_once(model:torch.nn.Module, # The model, on the data's device
     "One epoch of the limit over images preprocessed once: index, forward, backward, SGD step; the number of images trained on"
     return _hand_loop(model, opt, y, bs, _once_batches(x), precision, scaler)
 
-def _once_batches(x)->callable: return x.take_batch if isinstance(x, TakeCompact) else x.__getitem__
+def _once_batches(x)->callable: return x.take_batch if isinstance(x, TakeCompact) else partial(torch.index_select, x, 0)
 
 def _hand_loop(model, opt, y, bs, batch, precision, scaler)->int:
     model.train()
@@ -108,7 +108,7 @@ def _hand_loop(model, opt, y, bs, batch, precision, scaler)->int:
     for idx in torch.randperm(len(y), device=y.device).split(bs):
         if len(idx) < bs: break
         xb = batch(idx)
-        with _autocast(y.device, precision): loss = F.cross_entropy(model(xb), y[idx])
+        with _autocast(y.device, precision): loss = F.cross_entropy(model(xb), y.index_select(0, idx)) # `index_select`: far faster than `y[idx]`
         opt.zero_grad()
         if scaler is None: loss.backward(); opt.step()
         else: scaler.scale(loss).backward(); scaler.step(opt); scaler.update()

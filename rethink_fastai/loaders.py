@@ -36,7 +36,7 @@ class Take(Transform):
         if vocab is not None: self.vocab = CategoryMap(list(vocab), sort=False)
     def encodes(self, i): return self.cast(self.t[i])
     def take_batch(self, idxs:torch.Tensor, # Item indices of one batch
-                  ): return self.cast(self.t[idxs])
+                  ): return self.cast(self.t.index_select(0, idxs)) # `index_select`: 20x faster than `t[idxs]` on `uint8` images here
     def to(self, device, # Where the data moves
           ): self.t = self.t.to(device); return self
     def decodes(self, o:TensorCategory): return Category(self.vocab[o]) if hasattr(self, 'vocab') else o
@@ -195,15 +195,17 @@ class TakeCompact(Take):
         adj:torch.Tensor=None, # Each image's `max(std, 1/sqrt(numel))` `(N,)`
         dtype=torch.float32, # dtype of the images returned
     ): super().__init__(t, TensorImage); store_attr('mean,adj,dtype')
-    def _floats(self, x, i):
-        x = x.float() / 255. # fastai's `IntToFloatTensor` (a new tensor: `t[i]` is a view of the data)
-        if self.mean is not None:
+    def _floats(self, x, mean, adj): # `x`: a copy of the stored images, which the operations below overwrite
+        x = x.float().div_(255.) # fastai's `IntToFloatTensor`
+        if mean is not None:
             s = (-1,) + (1,)*(x.dim()-1)
-            x = x.sub_(self.mean[i].reshape(s)).div_(self.adj[i].reshape(s)) # `PerImageWhiten`, with the statistics it computes
+            x = x.sub_(mean.reshape(s)).div_(adj.reshape(s)) # `PerImageWhiten`, with the statistics it computes
         return x.to(self.dtype)
-    def encodes(self, i): return self.cast(self._floats(self.t[i], i))
+    def encodes(self, i): return self.cast(self._floats(self.t[i].clone(), *((None,)*2 if self.mean is None else (self.mean[i], self.adj[i]))))
     def take_batch(self, idxs:torch.Tensor, # Item indices of one batch
-                  ): return self.cast(self._floats(self.t[idxs], idxs))
+                  ):
+        st = (None,)*2 if self.mean is None else (self.mean.index_select(0, idxs), self.adj.index_select(0, idxs))
+        return self.cast(self._floats(self.t.index_select(0, idxs), *st))
     def to(self, device, # Where the data moves
           ): self.t, self.mean, self.adj = (None if v is None else v.to(device) for v in (self.t, self.mean, self.adj)); return self
 

@@ -6,7 +6,7 @@ Docs: https://rethink-fastai.github.io/rethink_fastai/stack.html.md"""
 
 # %% ../nbs/15_stack.ipynb #7cb14aff
 from __future__ import annotations
-import contextlib, copy, time
+import contextlib, copy, math, time
 import numpy as np, torch
 import torch.nn.functional as F
 from torch import nn
@@ -27,7 +27,7 @@ from .sweep import register_executor, local_executor, trainer_args
 # %% auto #0
 __all__ = ['MEMBER_KEYS', 'StackedModel', 'stack_models', 'stack_error', 'can_stack', 'stack_loss', 'member_losses', 'StackDL',
            'StackRecorder', 'check_stackable', 'stack_learner', 'fit_stack', 'stack_group', 'stack_runs',
-           'stack_timing', 'auto_stack_k', 'stack_executor']
+           'stack_timing', 'loop_overhead', 'auto_stack_k', 'stack_executor']
 
 # %% ../nbs/15_stack.ipynb #282dcdbe
 def _rows(t:torch.Tensor, idx:torch.Tensor)->torch.Tensor:
@@ -435,15 +435,34 @@ def stack_timing(model:nn.Module, # A model (copies are timed; it is not changed
         sync(); res[name] = (time.perf_counter()-t)/steps
     return res | dict(ratio=res['stacked']/res['separate'])
 
-_AUTO_K = {} # (architecture, shape, batch size, precision, device, K) -> `stack_timing`, measured once per process
+_AUTO_K = {} # (architecture, shape, batch size, precision, device, K) -> the estimated stacked/separate time, measured once per process
+
+class _StepClock(Callback):
+    "Stop the fit after `n` training steps (and one warm-up step); `step_s`: their median seconds"
+    order = 100
+    def __init__(self, n): self.n, self.ts = n, []
+    def after_batch(self):
+        self.ts.append(time.perf_counter())
+        if len(self.ts) > self.n: raise CancelFitException()
+    @property
+    def step_s(self)->float: return float(np.median(np.diff(self.ts)))
+
+def loop_overhead(learn:Learner, # A run's learner (not trained: its recorder's passes are left out)
+                  raw_step:float, # Seconds of one raw step of its model (`stack_timing`'s 'separate', over K)
+                  steps:int=3, # Timed steps
+                 )->float:
+    "Seconds that the kit's loop adds to a raw step of `learn`'s model: what separate runs pay each, and a stack once per step"
+    clock = _StepClock(steps)
+    with learn.removed_cbs(learn.convergence_recorder), learn.no_bar(), learn.no_logging(): learn.fit(1, cbs=clock)
+    return max(clock.step_s - raw_step, 0.)
 
 def auto_stack_k(run:dict, # Keyword arguments of `run_experiment` (one of the runs to stack)
                  n:int, # How many runs could share the stack
                  k_max:int=8, # Largest stack (a memory budget)
-                 margin:float=1., # Stack only if stacked/separate step time is below this
-                 steps:int=3, # Timed steps of the measurement (`stack_timing`)
+                 margin:float=1., # Stack only if the estimated stacked/separate time is below this
+                 steps:int=3, # Timed steps of the measurements
                 )->int:
-    "The stack size for runs like `run` on this device: `min(n, k_max)` if a training step of K copies of its model is faster stacked (`stack_timing`), else 1"
+    "The stack size for runs like `run` on this device: `min(n, k_max)` if K runs' steps are estimated faster stacked (`stack_timing` and `loop_overhead`), else 1"
     k = min(n, k_max)
     if k < 2: return 1
     c = _config(run)
@@ -451,9 +470,13 @@ def auto_stack_k(run:dict, # Keyword arguments of `run_experiment` (one of the r
     model, shape = learn.model.to(learn.dls.device), tuple(learn.rethink_config['shape'])
     key = (c.arch, shape, c.bs, c.precision, str(learn.dls.device), k)
     if key not in _AUTO_K:
-        _AUTO_K[key] = stack_timing(model, shape, k, c.bs, steps, precision=c.precision) if can_stack(model, shape) else None
-    t = _AUTO_K[key]
-    return k if t is not None and t['ratio'] < margin else 1
+        if can_stack(model, shape):
+            t = stack_timing(model, shape, k, c.bs, steps, precision=c.precision)
+            o = loop_overhead(learn, t['separate']/k, steps) # the loop's cost per step: K times apart, once stacked
+            _AUTO_K[key] = (t['stacked'] + o)/(t['separate'] + k*o)
+        else: _AUTO_K[key] = None
+    r = _AUTO_K[key]
+    return k if r is not None and r < margin else 1
 
 # %% ../nbs/15_stack.ipynb #f512ebc1
 @register_executor('stack')
@@ -470,9 +493,10 @@ def stack_executor(jobs, # `(key, run, run_fn)` triples from `sweep`
         else: groups.setdefault(g, []).append((key, run, run_fn))
     yield from local_executor(alone, quiet)
     for g in groups.values():
-        n = auto_stack_k(trainer_args(g[0][1]), len(g), k_max) if k=='auto' else int(k)
-        for c in range(0, len(g), max(n, 1)):
-            chunk = g[c:c+max(n, 1)]
+        n = max(auto_stack_k(trainer_args(g[0][1]), len(g), k_max) if k=='auto' else int(k), 1)
+        n = math.ceil(len(g)/math.ceil(len(g)/n)) # stacks of even sizes (18 runs, K=8: 6, 6, 6 rather than 8, 8, 2)
+        for c in range(0, len(g), n):
+            chunk = g[c:c+n]
             if len(chunk)==1: yield from local_executor(chunk, quiet); continue
             keys, left = [key for key,_,_ in chunk], set(range(len(chunk)))
             try:

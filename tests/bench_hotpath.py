@@ -86,7 +86,7 @@ class LimitContender:
         self.opt = torch.optim.SGD(self.model.parameters(), lr=paper_lr(arch), momentum=0.9)
         self.x = (preprocess_once if floats else compact_once)(ds.x_train, batch_tfms(ds.shape)) if once else ds.x_train
         self.y, self.bs, self.crop, self.once = ds.y_train, bs, crop, once
-        self.n_batches = len(self.x)//bs
+        self.n_batches = len(self.y)//bs
     def epoch(self)->tuple:
         t = clocks()
         if self.once: hand_epoch_once(self.model, self.opt, self.x, self.y, self.bs)

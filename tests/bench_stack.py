@@ -5,6 +5,7 @@ machine's load (other developers share its cores) and writes them to nbs/bench_r
     python tests/bench_stack.py [exact] [exact64] [sweep] [cifar] [table] [timm]   # default: all
     EPOCHS=8 K=8 python tests/bench_stack.py sweep   # a budget of 8 epochs per run, stacks of 8 (default K=auto)
     SHAPES=1 python tests/bench_stack.py table       # digits' 1x8x8 only (2: also CIFAR's 3x28x28)
+    ARCHS=mlp1x512,mlp3x512 python tests/bench_stack.py table   # these architectures only
 """
 import json, os, sys, tempfile, time
 from pathlib import Path
@@ -84,10 +85,11 @@ def cifar(epochs=2, subset=20_000):
     say('cifar_subset', subset=subset, epochs=epochs, **compare_sweeps(spec_kwargs=dict(archs=('mlp1x512',)), dataset='cifar10',
         data='/work/shared/data/cifar10.tgz', subset=subset, epochs=epochs))
 
-def table(ks=(2, 4, 8), shapes=((1,8,8), (3,28,28))[:int(os.environ.get('SHAPES', 2))]):
+def table(ks=(2, 4, 8), shapes=((1,8,8), (3,28,28))[:int(os.environ.get('SHAPES', 2))],
+          archs=tuple(os.environ['ARCHS'].split(',')) if os.environ.get('ARCHS') else PAPER_ARCHS):
     "Seconds per training step of K models, separate and stacked (`stack_timing`), batch 128, fp32, this CPU"
     for shape in shapes:
-        for arch in PAPER_ARCHS:
+        for arch in archs:
             for k in ks:
                 if shape[1]==28 and arch.startswith('inception') and k>4: continue # minutes per point on this CPU
                 t = stack_timing(rethink_model(arch, shape), shape, k=k, steps=2 if shape[1]==28 else 5)
