@@ -268,11 +268,21 @@ def bench(
     epochs:int=2, # Steady epochs timed per contender, after a first one reported apart
     threads:int=None, # torch threads in every contender (default: torch's default here)
     out:str='rethink_bench', # Folder for bench.json, bench.md, bench.png and profiles
+    precision:str='fp32', # fp32, bf16, or fp16 (CUDA)
+    device:str=None, # Device (default: fastai's default device)
+    bs:int=128, # Batch size
+    compile:bool=False, # torch.compile the kit's and the limit's models
+    contenders:str=None, # Contenders, comma-separated: kit, limit, limit_once, fastai_default (default: all; the kit and the limit always)
+    profile:str='auto', # cProfile one more kit and limit epoch: yes, no, or auto (when a target is missed)
+    seed:int=0, # Seed of subsets, models and shuffling
 ):
     "Time the kit against a hand-written loop and fastai's default pipeline: bench.json, a table and a plot"
     from rethink_fastai.bench import bench as _bench, parse_subset
+    if profile not in ('yes', 'no', 'auto'): raise ValueError(f"--profile must be yes, no or auto, got {profile!r}")
     return _bench(data=data, subset=parse_subset(subset), inception_subset=inception_subset or None, models=models,
-                  epochs=epochs, threads=threads, out=out)
+                  epochs=epochs, threads=threads, out=out, precision=precision, device=device, bs=bs, compile=compile,
+                  contenders=tuple(c.strip() for c in contenders.split(',') if c.strip()) if contenders else None,
+                  profile={'yes': True, 'no': False}.get(profile, 'auto'), seed=seed)
 
 # %% ../nbs/12_cli.ipynb #d66d27c0
 @subcommand
