@@ -36,7 +36,7 @@ class Take(Transform):
         if vocab is not None: self.vocab = CategoryMap(list(vocab), sort=False)
     def encodes(self, i): return self.cast(self.t[i])
     def take_batch(self, idxs:torch.Tensor, # Item indices of one batch
-                  ): return self.cast(self.t.index_select(0, idxs)) # `index_select`: 20x faster than `t[idxs]` on `uint8` images here
+                  ): return self.cast(self.t.index_select(0, idxs)) # `index_select`: far faster than `t[idxs]` on `uint8` images
     def to(self, device, # Where the data moves
           ): self.t = self.t.to(device); return self
     def decodes(self, o:TensorCategory): return Category(self.vocab[o]) if hasattr(self, 'vocab') else o
