@@ -20,7 +20,7 @@ SCRIPT = textwrap.dedent('''
             if world()[0]==0: torch.save(getattr(self.model, 'module', self.model).state_dict(), self.fn)
     out, run = sys.argv[1], json.loads(sys.argv[2])
     r = run_distributed(device='cpu', out=out, quiet=True, threads=1, cbs=[SaveWeights(out+'/weights.pth')], **run)
-    print('rank', world()[0], 'of', world()[1], 'steps', r['steps'], flush=True)
+    sys.stdout.write(f"rank {world()[0]} of {world()[1]} steps {r['steps']}\\n"); sys.stdout.flush() # one write: the two ranks share stdout
 ''')
 
 def test_two_processes_match_one(tmp_path):
