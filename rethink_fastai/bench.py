@@ -127,10 +127,9 @@ def hand_eval(model:torch.nn.Module, # The model
     "Accuracy of `model` on all of `x` (eval mode): the limit's full-dataset evaluation pass"
     model.eval()
     correct = 0
-    get = _once_batches(x) if once else None
+    batch = _once_batches(x) if once else (lambda i: hand_batch(x.index_select(0, i), crop))
     for i in range(0, len(y), bs):
-        idx = torch.arange(i, min(i+bs, len(y)), device=y.device)
-        with _autocast(y.device, precision): p = model(get(idx) if once else hand_batch(x[i:i+bs], crop))
+        with _autocast(y.device, precision): p = model(batch(torch.arange(i, min(i+bs, len(y)), device=y.device)))
         correct += (p.argmax(-1)==y[i:i+bs]).sum().item()
     model.train()
     return correct/len(y)

@@ -405,6 +405,7 @@ def stack_timing(model:nn.Module, # A model (copies are timed; it is not changed
                  steps:int=3, # Timed steps (after one warm-up step)
                  lr:float=0.01, # SGD learning rate of the timed steps
                  precision:str='fp32', # 'fp32', or 'bf16'/'fp16' (the steps under `torch.autocast` on the model's device)
+                 layout:bool=True, # Stack the parameters in their gradients' layout (`match_grad_layout`), as `stack_learner` does
                 )->dict:
     "Seconds per step of `k` copies of `model`, trained separately and stacked, and their ratio `stacked/separate`"
     dev = next(model.parameters()).device
@@ -415,7 +416,7 @@ def stack_timing(model:nn.Module, # A model (copies are timed; it is not changed
     y = torch.randint(0, n_out, (k, bs), generator=g).to(dev)
     sync = torch.cuda.synchronize if dev.type=='cuda' else noop
     sep = [copy.deepcopy(model) for _ in range(k)]
-    sm = stack_models([copy.deepcopy(model) for _ in range(k)], tie=False, shape=shape)
+    sm = stack_models([copy.deepcopy(model) for _ in range(k)], tie=False, shape=shape if layout else None)
     opts = [torch.optim.SGD(m.parameters(), lr=lr, momentum=0.9) for m in sep]
     sopt = torch.optim.SGD(sm.parameters(), lr=lr, momentum=0.9)
     cast = (lambda: torch.autocast(dev.type, dtype=torch.bfloat16 if precision=='bf16' else torch.float16)) if precision!='fp32' else contextlib.nullcontext

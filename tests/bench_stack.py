@@ -97,27 +97,11 @@ def table(ks=(2, 4, 8), shapes=((1,8,8), (3,28,28))[:int(os.environ.get('SHAPES'
 
 def layout(ks=(2, 4, 6), steps=5, shape=(3, 28, 28)):
     "One stacked SGD step of mlp1x512 at CIFAR's input size, the parameters stored contiguous against in their gradients' layout (`match_grad_layout`)"
-    import copy, torch.nn.functional as F
-    from rethink_fastai.stack import stack_models, stack_loss
     m = rethink_model('mlp1x512', shape)
     for k in ks:
-        x, y = torch.randn(k, 128, *shape), torch.randint(0, 10, (k, 128))
-        res = {}
-        for name, lay in (('contiguous', None), ('grad_layout', shape)):
-            sm = stack_models([copy.deepcopy(m) for _ in range(k)], tie=False, shape=lay)
-            opt = torch.optim.SGD(sm.parameters(), lr=0.01, momentum=0.9)
-            def step(): opt.zero_grad(); stack_loss(sm(x), y).backward(); opt.step()
-            step(); t = time.perf_counter()
-            for _ in range(steps): step()
-            res[name] = (time.perf_counter()-t)/steps
-        sep = [copy.deepcopy(m) for _ in range(k)]; opts = [torch.optim.SGD(q.parameters(), lr=0.01, momentum=0.9) for q in sep]
-        def sstep():
-            for i, (q, o) in enumerate(zip(sep, opts)): o.zero_grad(); F.cross_entropy(q(x[i]), y[i]).backward(); o.step()
-        sstep(); t = time.perf_counter()
-        for _ in range(steps): sstep()
-        res['separate'] = (time.perf_counter()-t)/steps
-        say('layout', arch='mlp1x512', shape=list(shape), k=k, steps=steps, **{n: round(v, 5) for n, v in res.items()},
-            contiguous_over_separate=round(res['contiguous']/res['separate'], 3), grad_layout_over_separate=round(res['grad_layout']/res['separate'], 3))
+        c, g = (stack_timing(m, shape, k=k, steps=steps, layout=lay) for lay in (False, True))
+        say('layout', arch='mlp1x512', shape=list(shape), k=k, steps=steps, contiguous=round(c['stacked'], 5), grad_layout=round(g['stacked'], 5),
+            separate=round(g['separate'], 5), contiguous_over_separate=round(c['ratio'], 3), grad_layout_over_separate=round(g['ratio'], 3))
 
 def timm_check(names=('resnet18', 'vit_tiny_patch16_224', 'efficientnet_b0', 'convnext_atto', 'mobilenetv3_small_050')):
     "Which timm models `vmap` stacks exactly (`can_stack`), at CIFAR's 3x32x32; the others run separately"
