@@ -17,6 +17,7 @@ from fastai.data.core import DataLoaders
 from fastai.callback.core import Callback, CancelTrainException, CancelFitException, CancelValidException
 from fastai.callback.tracker import EarlyStoppingCallback
 from fastai.callback.fp16 import MixedPrecision
+from fastai.callback.channelslast import ChannelsLast
 from .callbacks import FitBudget, CPUAutocast, RethinkLearner
 from .loaders import TensorDL, Preprocessed
 from .models import rethink_model
@@ -25,9 +26,9 @@ from .learner import (rethink_learner, run_experiment, set_precision, MAX_EPOCHS
 from .sweep import register_executor, local_executor, trainer_args
 
 # %% auto #0
-__all__ = ['MEMBER_KEYS', 'StackedModel', 'stack_models', 'stack_error', 'can_stack', 'stack_loss', 'member_losses', 'StackDL',
-           'StackRecorder', 'check_stackable', 'stack_learner', 'fit_stack', 'stack_group', 'stack_runs',
-           'stack_timing', 'loop_overhead', 'auto_stack_k', 'stack_executor']
+__all__ = ['STACK_MODES', 'MEMBER_KEYS', 'StackedModel', 'LoopedModel', 'stack_models', 'stack_error', 'can_stack', 'stack_loss',
+           'member_losses', 'StackDL', 'StackRecorder', 'check_stackable', 'stack_learner', 'fit_stack', 'stack_group',
+           'stack_runs', 'stack_timing', 'loop_overhead', 'auto_stack', 'stack_executor']
 
 # %% ../nbs/15_stack.ipynb #282dcdbe
 def _rows(t:torch.Tensor, idx:torch.Tensor)->torch.Tensor:
@@ -51,6 +52,10 @@ class StackedModel(nn.Module):
     def train(self, mode:bool=True, # Training mode (BatchNorm statistics, dropout) for every member
              ): super().train(mode); self.skeleton.train(mode); return self
     def stacked_buffers(self)->list: return [getattr(self, f'buffer{i}') for i in range(len(self.bnames))]
+    def member_grads(self, i:int, # A stack position
+                    )->list: return [p.grad[i] for p in self.stacked]
+    def member_buffers(self, i:int, # A stack position
+                      )->list: return [b[i] for b in self.stacked_buffers()]
     def _one(self, ps, bs, x): return functional_call(self.skeleton, (dict(zip(self.pnames, ps)), dict(zip(self.bnames, bs))), (x,))
     def forward(self, x, # `(K, B, ...)`: one batch per member
                ): return vmap(self._one, randomness=self.randomness)(list(self.stacked), self.stacked_buffers(), x)
@@ -89,13 +94,36 @@ class StackedModel(nn.Module):
                                          nn.Parameter(torch.empty_like(g).copy_(p.detach())) for p,g in zip(self.stacked, gs)])
         return self
 
+class LoopedModel(nn.Module):
+    "K models as one module that runs them one after another: input `(K, B, ...)`, output `(K, B, ...)`; each member computes exactly what it computes alone"
+    def __init__(self, models:list, # K models, kept as they are (their own parameters, buffers and memory format)
+                ): super().__init__(); self.members, self.k = nn.ModuleList(models), len(models)
+    def forward(self, x, # `(K, B, ...)`: one batch per member
+               ): return torch.stack([m(x[i]) for i,m in enumerate(self.members)])
+    def tie(self, models:list, # The member models
+           )->list: return models # they are the members themselves: nothing to tie
+    def keep(self, pos:list, # Stack positions of the members that stay, in order
+            )->LoopedModel:
+        "Drop every member but those at `pos`"
+        self.members = nn.ModuleList([self.members[i] for i in pos]); self.k = len(pos)
+        return self
+    def member_grads(self, i:int, # A stack position
+                    )->list: return [p.grad for p in self.members[i].parameters()]
+    def member_buffers(self, i:int, # A stack position
+                      )->list: return list(self.members[i].buffers())
+
 # %% ../nbs/15_stack.ipynb #70139559
+STACK_MODES = ('vmap', 'loop')
+
 def stack_models(models:list, # K models of the same architecture, on one device
-                 tie:bool=True, # Turn each model's parameters and buffers into views of the stacked ones
+                 tie:bool=True, # Train `models` themselves (vmap: their parameters and buffers become views of the stacked ones); else copies
                  randomness:str='different', # `vmap`'s randomness: each member its own dropout draws
-                 shape:tuple=None, # One input `(C, H, W)`: store the parameters in their gradients' layout (`match_grad_layout`; faster steps)
-                )->StackedModel:
+                 shape:tuple=None, # One input `(C, H, W)`: store the parameters in their gradients' layout (`match_grad_layout`; faster vmap steps)
+                 mode:str='vmap', # 'vmap': one batched module (`StackedModel`); 'loop': the members one after another (`LoopedModel`, exact)
+                )->StackedModel|LoopedModel:
     "One module computing the K `models`, each with its own parameters, BatchNorm statistics and dropout draws"
+    if mode=='loop': return LoopedModel(models if tie else [copy.deepcopy(m) for m in models])
+    if mode!='vmap': raise ValueError(f"a stack's mode is one of {STACK_MODES}, got {mode!r}")
     sm = StackedModel(models, randomness)
     if shape is not None: sm.match_grad_layout(shape)
     if tie: sm.tie(models)
@@ -113,6 +141,7 @@ def _separate_step(models, x, y)->tuple:
 def stack_error(models:list, # K models of one architecture (left untouched: copies are stacked)
                 shape:tuple, # One image `(C, H, W)`
                 bs:int=8, # Batch size of the check
+                mode:str='vmap', # The stack's mode (`stack_models`)
                )->dict:
     "Largest relative differences between stacked and separate outputs, gradients and buffers after one training-mode step, in float64"
     # float64: in float32 a rounding difference can flip a near-tie of a max-pool and route a gradient elsewhere (a 1e-2
@@ -123,13 +152,13 @@ def stack_error(models:list, # K models of one architecture (left untouched: cop
     x = torch.randn(len(models), bs, *shape, generator=g, dtype=torch.float64).to(dev)
     with torch.no_grad(): n_out = copy.deepcopy(models[0]).double().eval()(x[0]).shape[-1]
     y = torch.randint(0, n_out, (len(models), bs), generator=g).to(dev)
-    sm = stack_models(stk, tie=False)
+    sm = stack_models(stk, tie=False, mode=mode)
     out = sm(x); stack_loss(out, y).backward()
     ref, grads = _separate_step(sep, x, y)
     rel = lambda a,b: ((a-b).abs().max()/b.abs().max().clamp_min(1e-12)).item()
     return dict(output=rel(out.detach(), ref),
-                grad=max(rel(p.grad[i], gs[j]) for i,gs in enumerate(grads) for j,p in enumerate(sm.stacked)),
-                buffer=max((rel(b[i], sb) for i,m in enumerate(sep) for b,sb in zip(sm.stacked_buffers(), m.buffers())
+                grad=max(rel(g, gs[j]) for i,gs in enumerate(grads) for j,g in enumerate(sm.member_grads(i))),
+                buffer=max((rel(b, sb) for i,m in enumerate(sep) for b,sb in zip(sm.member_buffers(i), m.buffers())
                             if b.is_floating_point()), default=0.))
 
 def can_stack(model:nn.Module, # A model to check
@@ -145,18 +174,19 @@ def can_stack(model:nn.Module, # A model to check
 def stack_loss(pred:torch.Tensor, # Stacked logits `(K, B, C)`
                y:torch.Tensor, # Stacked targets `(K, B)`
               )->torch.Tensor:
-    "Sum over the members of each one's mean cross-entropy: each member's gradient is its own run's"
+    "Sum over the members of each one's mean cross-entropy, computed as its separate run's loss is: each member's gradient is its own run's, to the bit"
     return member_losses(pred, y).sum()
+
+def _f32(p): return p.float() if p.dtype in (torch.float16, torch.bfloat16) else p # half precision: the loss in float32
 
 def member_losses(pred, # `(K, B, C)` logits of the stack
                   y, # `(K, B)` targets
                   reduce:bool=True, # Mean over each member's batch (else per example)
                  )->torch.Tensor:
     "Each member's mean cross-entropy `(K,)` on its batch (per example, `(K, B)`, if not `reduce`)"
+    if reduce: return torch.stack([F.cross_entropy(_f32(pred[i]), y[i]) for i in range(len(y))]) # as each separate run computes its loss, to the bit
     k, b = y.shape[:2]
-    p = pred.flatten(0,1)
-    l = F.cross_entropy(p.float() if p.dtype in (torch.float16, torch.bfloat16) else p, y.flatten(), reduction='none').view(k, b) # half precision: the loss in float32
-    return l.mean(1) if reduce else l
+    return F.cross_entropy(_f32(pred.flatten(0,1)), y.flatten(), reduction='none').view(k, b)
 
 # %% ../nbs/15_stack.ipynb #c643034f
 def _member_batches(dl)->Iterator:
@@ -199,7 +229,7 @@ class StackRecorder(Callback):
         for m, fb in zip(self.members, self.budgets):
             m.opt = self.opt # the stack's optimizer: its learning rate is each member's
             for cb in m.cbs:
-                if isinstance(cb, (CPUAutocast, MixedPrecision)): cb.before_fit() # evaluate in training's precision
+                if isinstance(cb, (CPUAutocast, MixedPrecision, ChannelsLast)): cb.before_fit() # evaluate in training's precision; a looped member's memory format
             m.convergence_recorder.before_fit(); fb.before_fit()
         self.eval_seconds, self._t0, self._cost = 0., time.perf_counter(), {}
     def before_epoch(self):
@@ -290,14 +320,18 @@ class StackRecorder(Callback):
         "Drop the finished members from the stack: the active ones go on as a smaller stack, with their optimizer state (momentum) and loaders"
         if len(self.active)==len(self.slots): return
         pos, k0 = [self.slots.index(i) for i in self.active], len(self.slots)
-        idx = torch.as_tensor(pos, device=self.model.stacked[0].device)
+        idx = torch.as_tensor(pos, device=next(self.model.parameters()).device)
         inner = lambda o: getattr(o, 'opt', o) # torch's optimizer inside fastai's `OptimWrapper`, or fastai's own
-        old, state = list(self.model.stacked), inner(self.opt).state
+        old, state = list(self.model.parameters()), inner(self.opt).state
         self.model.keep(pos)
         self.learn.create_opt() # over the new parameters, with the learner's settings; the schedule sets its rate each batch
-        for p0, p in zip(old, self.model.stacked): # each member's optimizer state (momentum...): its slice of the stack's
-            st = state.get(p0, {})
-            inner(self.learn.opt).state[p] = {n: _rows(v, idx) if isinstance(v, torch.Tensor) and v.shape==p0.shape else v for n,v in st.items()}
+        new = inner(self.learn.opt).state
+        if isinstance(self.model, LoopedModel): # the members that stay keep their own parameters, so their state as it is
+            for p in self.model.parameters(): new[p] = state.get(p, {})
+        else:
+            for p0, p in zip(old, self.model.stacked): # each member's optimizer state (momentum...): its slice of the stack's
+                st = state.get(p0, {})
+                new[p] = {n: _rows(v, idx) if isinstance(v, torch.Tensor) and v.shape==p0.shape else v for n,v in st.items()}
         for m in self.members: m.opt = self.learn.opt
         self.slots = list(self.active)
         self.model.tie([self.members[i].model for i in self.slots])
@@ -321,12 +355,14 @@ def check_stackable(members:list, # The runs' settings (dicts) to stack together
 
 def stack_learner(members:list, # The members' `Learner`s, from `rethink_learner`
                   budgets:list, # One `FitBudget` per member
+                  mode:str='loop', # How the stack computes its members (`stack_models`): 'loop' (exact) or 'vmap' (batched)
                  )->Learner:
     "One fastai `Learner` over the members' stacked models and loaders, with their optimizer settings"
     check_stackable(members)
     m0 = members[0]
     for m in members: m.model.to(m.dls.device)
-    model = stack_models([m.model for m in members], shape=tuple(m0.rethink_config['shape']))
+    if mode=='vmap' and any(isinstance(cb, ChannelsLast) for m in members for cb in m.cbs): raise ValueError("a vmap stack cannot train channels_last members")
+    model = stack_models([m.model for m in members], shape=tuple(m0.rethink_config['shape']) if mode=='vmap' else None, mode=mode)
     dls = DataLoaders(StackDL([m.dls.train for m in members]), StackDL([m.dls.valid for m in members]))
     learn = RethinkLearner(dls, model, loss_func=stack_loss, opt_func=m0.opt_func, lr=m0.lr, wd=m0.wd, cbs=StackRecorder(members, budgets))
     learn.convergence_recorder = learn.stack_recorder # its step count, which goes on when member 0 is done, for the schedules
@@ -345,6 +381,7 @@ def fit_stack(members:list, # The members' `Learner`s, from `rethink_learner` (s
               quiet:bool=True, # No progress bars and no per-epoch table
               threshold:float=None, # Training accuracy that counts as fitted (default: the recorders')
               shrink:bool=True, # Drop finished members from the stack after each epoch (else the stack computes all K until the last is done)
+              mode:str='loop', # 'loop': the members one after another, each exactly its separate run; 'vmap': one batched module (`stack_models`)
               **one_cycle_kwargs, # `div`, `div_final`, `pct_start`, `moms` for schedule='one_cycle'
              ):
     "Train the members as one stack, as `fit_memorize` trains each; yield `(i, record)` as member `i` finishes (its `memorize_record`, plus `stack`)"
@@ -355,9 +392,9 @@ def fit_stack(members:list, # The members' `Learner`s, from `rethink_learner` (s
         m.convergence_recorder.reset(); m.stopped_because = None
     fits = [fit_callbacks(m, epochs, steps, seconds, until_fit, lr, schedule, gamma, decay_every, **one_cycle_kwargs) for m in members]
     for m, f in zip(members, fits): f[-1].learn = m # each member's own `FitBudget`
-    learn = stack_learner(members, [f[-1] for f in fits])
+    learn = stack_learner(members, [f[-1] for f in fits], mode)
     sr, k, sched = learn.stack_recorder, len(members), fits[0][:-1] # the schedule (the same for all) steps the stack's optimizer
-    def record(i): return members[i].memorize_record() | dict(stack=dict(k=k, index=i, k_at_finish=sr.model.k)) # the stack's size when `i` finished
+    def record(i): return members[i].memorize_record() | dict(stack=dict(k=k, index=i, k_at_finish=sr.model.k, mode=mode)) # the stack's size when `i` finished
     with ContextManagers([learn.no_bar(), learn.no_logging()] if quiet else []):
         for e in range(min(epochs if epochs is not None else MAX_EPOCHS, MAX_EPOCHS)):
             learn.epoch_offset = e # `ExpDecayLR` decays by the run's epoch
@@ -384,6 +421,7 @@ def stack_group(run:dict, # A spec's run
 def stack_runs(runs:list, # Keyword arguments of `run_experiment`, one dict per run, all in one `stack_group`
                quiet:bool=True, # No progress output
                shrink:bool=True, # Finished members leave the stack (see `fit_stack`)
+               mode:str='loop', # How the stack computes its members (`fit_stack`): 'loop' (exact) or 'vmap' (batched)
               ):
     "Train `runs` as one stack; yield `(i, record)` as run `i` finishes, its record what `run_experiment(**runs[i])` returns (plus `stack`)"
     groups = {stack_group(r) for r in runs}
@@ -392,8 +430,8 @@ def stack_runs(runs:list, # Keyword arguments of `run_experiment`, one dict per 
     check_device(c0.device)
     n = torch.get_num_threads(); torch.set_num_threads(c0.threads)
     try:
-        members = [rethink_learner(**learner_kwargs(c) | dict(channels_last=False)) for c in cfgs] # each run's own learner
-        for i, r in fit_stack(members, **{k: getattr(c0, k) for k in _FIT}, decay_every=c0.decay_period(), quiet=quiet, shrink=shrink):
+        members = [rethink_learner(**learner_kwargs(c) | (dict(channels_last=False) if mode=='vmap' else {})) for c in cfgs] # each run's own learner
+        for i, r in fit_stack(members, **{k: getattr(c0, k) for k in _FIT}, decay_every=c0.decay_period(), quiet=quiet, shrink=shrink, mode=mode):
             yield i, run_record(r, cfgs[i], members[i])
     finally: torch.set_num_threads(n)
 
@@ -406,6 +444,7 @@ def stack_timing(model:nn.Module, # A model (copies are timed; it is not changed
                  lr:float=0.01, # SGD learning rate of the timed steps
                  precision:str='fp32', # 'fp32', or 'bf16'/'fp16' (the steps under `torch.autocast` on the model's device)
                  layout:bool=True, # Stack the parameters in their gradients' layout (`match_grad_layout`), as `stack_learner` does
+                 mode:str='vmap', # The stack's mode (`stack_models`)
                 )->dict:
     "Seconds per step of `k` copies of `model`, trained separately and stacked, and their ratio `stacked/separate`"
     dev = next(model.parameters()).device
@@ -416,7 +455,7 @@ def stack_timing(model:nn.Module, # A model (copies are timed; it is not changed
     y = torch.randint(0, n_out, (k, bs), generator=g).to(dev)
     sync = torch.cuda.synchronize if dev.type=='cuda' else noop
     sep = [copy.deepcopy(model) for _ in range(k)]
-    sm = stack_models([copy.deepcopy(model) for _ in range(k)], tie=False, shape=shape if layout else None)
+    sm = stack_models([copy.deepcopy(model) for _ in range(k)], tie=False, shape=shape if layout and mode=='vmap' else None, mode=mode)
     opts = [torch.optim.SGD(m.parameters(), lr=lr, momentum=0.9) for m in sep]
     sopt = torch.optim.SGD(sm.parameters(), lr=lr, momentum=0.9)
     cast = (lambda: torch.autocast(dev.type, dtype=torch.bfloat16 if precision=='bf16' else torch.float16)) if precision!='fp32' else contextlib.nullcontext
@@ -436,7 +475,7 @@ def stack_timing(model:nn.Module, # A model (copies are timed; it is not changed
         sync(); res[name] = (time.perf_counter()-t)/steps
     return res | dict(ratio=res['stacked']/res['separate'])
 
-_AUTO_K = {} # (architecture, shape, batch size, precision, device, K) -> the estimated stacked/separate time, measured once per process
+_AUTO_K = {} # (architecture, shape, batch size, precision, device, K) -> {mode: the estimated stacked/separate time}, measured once per process
 
 class _StepClock(Callback):
     "Stop the fit after `n` training steps (and one warm-up step); `step_s`: their median seconds"
@@ -457,34 +496,42 @@ def loop_overhead(learn:Learner, # A run's learner (not trained: its recorder's 
     with learn.removed_cbs(learn.convergence_recorder), learn.no_bar(), learn.no_logging(): learn.fit(1, cbs=clock)
     return max(clock.step_s - raw_step, 0.)
 
-def auto_stack_k(run:dict, # Keyword arguments of `run_experiment` (one of the runs to stack)
-                 n:int, # How many runs could share the stack
-                 k_max:int=8, # Largest stack (a memory budget)
-                 margin:float=1., # Stack only if the estimated stacked/separate time is below this
-                 steps:int=3, # Timed steps of the measurements
-                )->int:
-    "The stack size for runs like `run` on this device: `min(n, k_max)` if K runs' steps are estimated faster stacked (`stack_timing` and `loop_overhead`), else 1"
+def auto_stack(run:dict, # Keyword arguments of `run_experiment` (one of the runs to stack)
+               n:int, # How many runs could share the stack
+               k_max:int=8, # Largest stack (a memory budget)
+               margin:float=1., # Stack only if the estimated stacked/separate time is below this
+               steps:int=3, # Timed steps of the measurements
+               modes:tuple=STACK_MODES, # The modes to choose from
+              )->tuple:
+    "`(K, mode)` for runs like `run` on this device: K=`min(n, k_max)` in the mode whose K steps are estimated fastest (`stack_timing` and `loop_overhead`), K=1 if none beats separate runs"
     k = min(n, k_max)
-    if k < 2: return 1
+    if k < 2: return 1, modes[-1]
     c = _config(run)
     learn = rethink_learner(**learner_kwargs(c) | dict(channels_last=False)) # the run's model, shape and device
     model, shape = learn.model.to(learn.dls.device), tuple(learn.rethink_config['shape'])
     key = (c.arch, shape, c.bs, c.precision, str(learn.dls.device), k)
-    if key not in _AUTO_K:
-        if can_stack(model, shape):
-            t = stack_timing(model, shape, k, c.bs, steps, precision=c.precision)
-            o = loop_overhead(learn, t['separate']/k, steps) # the loop's cost per step: K times apart, once stacked
-            _AUTO_K[key] = (t['stacked'] + o)/(t['separate'] + k*o)
-        else: _AUTO_K[key] = None
-    r = _AUTO_K[key]
-    return k if r is not None and r < margin else 1
+    est = _AUTO_K.setdefault(key, {})
+    for mode in modes:
+        if mode in est or (mode=='vmap' and not can_stack(model, shape)): continue # a model vmap cannot batch exactly: loop only
+        t = stack_timing(model, shape, k, c.bs, steps, precision=c.precision, mode=mode)
+        o = loop_overhead(learn, t['separate']/k, steps) # the loop's cost per step: K times apart, once stacked
+        est[mode] = (t['stacked'] + o)/(t['separate'] + k*o)
+    mode = min((m for m in modes if m in est), key=est.get)
+    return (k if est[mode] < margin else 1), mode
 
 # %% ../nbs/15_stack.ipynb #f512ebc1
+def _fit_order(run:dict)->tuple:
+    "A run's place when a group is cut into stacks: by how long it should take to fit (true labels, corruption by level, random labels or images), then seed"
+    rz = run.get('randomization', 'true_labels')
+    p = float(run.get('corruption') or 1.) if rz=='partial_labels' else (0. if rz=='true_labels' else 1.)
+    return p, rz, repr(run.get('seed'))
+
 @register_executor('stack')
 def stack_executor(jobs, # `(key, run, run_fn)` triples from `sweep`
                    quiet:bool=True, # No per-run progress output
-                   k:int|str='auto', # Stack size, or 'auto' (`auto_stack_k`: measured on this device)
+                   k:int|str='auto', # Stack size, or 'auto' (`auto_stack`: measured on this device)
                    k_max:int=8, # Largest stack for k='auto'
+                   mode:str='auto', # 'loop', 'vmap' (`stack_models`), or 'auto': the faster one, measured on this device (`auto_stack`)
                   ):
     "Train the sweep's runs in stacks of `k` runs that share everything but seed and data; yield `(key, record or exception)`"
     groups, alone = {}, []
@@ -494,14 +541,18 @@ def stack_executor(jobs, # `(key, run, run_fn)` triples from `sweep`
         else: groups.setdefault(g, []).append((key, run, run_fn))
     yield from local_executor(alone, quiet)
     for g in groups.values():
-        n = max(auto_stack_k(trainer_args(g[0][1]), len(g), k_max) if k=='auto' else int(k), 1)
+        g.sort(key=lambda j: _fit_order(j[1])) # runs that fit near together share a stack, which so stays full longer
+        modes = STACK_MODES if mode=='auto' else (mode,)
+        if k=='auto': n, m = auto_stack(trainer_args(g[0][1]), len(g), k_max, modes=modes)
+        else: n, m = int(k), (auto_stack(trainer_args(g[0][1]), int(k), int(k), modes=modes)[1] if len(modes) > 1 else mode)
+        n = max(n, 1)
         n = math.ceil(len(g)/math.ceil(len(g)/n)) # stacks of even sizes (18 runs, K=8: 6, 6, 6 rather than 8, 8, 2)
         for c in range(0, len(g), n):
             chunk = g[c:c+n]
             if len(chunk)==1: yield from local_executor(chunk, quiet); continue
             keys, left = [key for key,_,_ in chunk], set(range(len(chunk)))
             try:
-                for i, rec in stack_runs([trainer_args(run) for _,run,_ in chunk], quiet):
+                for i, rec in stack_runs([trainer_args(run) for _,run,_ in chunk], quiet, mode=m):
                     rec['stack']['members'] = keys; left.discard(i); yield keys[i], rec
             except Exception as e:
                 for i in sorted(left): yield keys[i], e

@@ -3,6 +3,7 @@ per-run time on a CIFAR-10 subset, and the step-time table of when stacking pays
 machine's load (other developers share its cores) and writes them to nbs/bench_results/stack.json.
 
     python tests/bench_stack.py [exact] [exact64] [sweep] [cifar] [table] [layout] [timm]   # default: all
+    MODE=vmap python tests/bench_stack.py exact   # the stack's mode (exact: default loop; sweep, cifar: default auto)
     EPOCHS=8 K=8 python tests/bench_stack.py sweep   # a budget of 8 epochs per run, stacks of 8 (default K=auto)
     SHAPES=1 python tests/bench_stack.py table       # digits' 1x8x8 only (2: also CIFAR's 3x28x28)
     ARCHS=mlp1x512,mlp3x512 python tests/bench_stack.py table   # these architectures only
@@ -24,17 +25,19 @@ def say(name, **fig):
     res = json.loads(OUT.read_text()) if OUT.exists() else {}
     res.setdefault(name, []).append(fig); OUT.write_text(json.dumps(res, indent=1))
 
-def exact(steps=50, k=3, bs=128):
-    "Each paper architecture, a stack of 3 against the 3 separate runs, first 50 steps, fp32 CPU, digits"
+def exact(steps=50, k=3, bs=128, mode=os.environ.get('MODE', 'loop')):
+    """Each paper architecture, a stack of 3 against the 3 separate runs, first 50 steps, fp32 CPU, digits. A vmap stack's
+    members train contiguous (not channels_last), so their separate runs do too; its figure comes with the noise floor"""
     for arch in PAPER_ARCHS:
-        kw = dict(steps=steps, until_fit=False, bs=bs)
+        kw = dict(steps=steps, until_fit=False, bs=bs) | (dict(channels_last=False) if mode=='vmap' else {})
         t = time.perf_counter(); sep = separate(arch, RUNS[:k], **kw); t_sep = time.perf_counter()-t
-        t = time.perf_counter(); stk = stacked(arch, RUNS[:k], **kw); t_stk = time.perf_counter()-t
+        t = time.perf_counter(); stk = stacked(arch, RUNS[:k], mode=mode, **kw); t_stk = time.perf_counter()-t
         devs = [rel_dev(a, b) for a, b in zip(step_losses(stk), step_losses(sep))]
         first = [rel_dev(a[:1], b[:1]) for a, b in zip(step_losses(stk), step_losses(sep))]
-        e = stack_error([rethink_model(arch, (1,8,8)) for _ in range(k)], (1,8,8))
-        say('exact', arch=arch, k=k, steps=steps, bs=bs, max_rel_dev=max(devs), first_step_rel_dev=max(first),
-            noise_floor_1e6=noise_floor(arch, RUNS[:k], sep, **kw), one_step=e, seconds_separate=round(t_sep, 1), seconds_stacked=round(t_stk, 1))
+        e = stack_error([rethink_model(arch, (1,8,8)) for _ in range(k)], (1,8,8), mode=mode)
+        floor = dict(noise_floor_1e6=noise_floor(arch, RUNS[:k], sep, **kw)) if mode=='vmap' else {}
+        say('exact', arch=arch, mode=mode, k=k, steps=steps, bs=bs, max_rel_dev=max(devs), first_step_rel_dev=max(first),
+            **floor, one_step=e, seconds_separate=round(t_sep, 1), seconds_stacked=round(t_stk, 1))
 
 def exact64(steps=50, k=3, bs=128):
     """The stacking itself, without float32's rounding: each paper architecture in float64, a stack of 3 against the 3
@@ -63,17 +66,18 @@ def exact64(steps=50, k=3, bs=128):
         a, b = torch.stack(ls_stk), torch.stack(ls_sep)
         say('exact64', arch=arch, k=k, steps=steps, bs=bs, max_rel_dev=((a-b).abs()/b.abs()).max().item(), seconds=round(time.perf_counter()-t, 1))
 
-def compare_sweeps(spec='fig1b', k='auto', **kw):
+def compare_sweeps(spec='fig1b', k='auto', mode=os.environ.get('MODE', 'auto'), **kw):
     "The same sweep, separate (local executor) then stacked; wall times, keys, and how far each member's record is from its separate run's"
     with tempfile.TemporaryDirectory() as d:
         t = time.perf_counter(); a = sweep(spec, Path(d)/'a.sqlite', **kw); t_a = time.perf_counter()-t
-        t = time.perf_counter(); b = sweep(spec, Path(d)/'b.sqlite', executor='stack', executor_kwargs=dict(k=k), **kw); t_b = time.perf_counter()-t
+        t = time.perf_counter(); b = sweep(spec, Path(d)/'b.sqlite', executor='stack', executor_kwargs=dict(k=k, mode=mode), **kw); t_b = time.perf_counter()-t
     a, b = a.set_index('key').sort_index(), b.set_index('key').sort_index()
     diff = lambda c: float((a[c].astype(float)-b[c].astype(float)).abs().max())
     return dict(runs=len(a), same_keys=list(a.index)==list(b.index), seconds_separate=round(t_a, 1), seconds_stacked=round(t_b, 1),
                 ratio=round(t_b/t_a, 3), max_abs_diff=dict(train_acc=diff('train_acc'), test_acc=diff('test_acc'), epochs_to_fit=diff('epochs_to_fit')),
                 same_epochs_to_fit=bool((a.epochs_to_fit.fillna(-1)==b.epochs_to_fit.fillna(-1)).all()),
-                stack_sizes=sorted(set(b['stack.k'].dropna().astype(int))) if 'stack.k' in b else [])
+                stack_sizes=sorted(set(b['stack.k'].dropna().astype(int))) if 'stack.k' in b else [],
+                mode=mode, stack_modes=sorted(set(b['stack.mode'].dropna())) if 'stack.mode' in b else [])
 
 def sweep_digits(epochs=int(os.environ.get('EPOCHS', 0)) or None):
     "`rethink sweep fig1b --dataset digits --archs mlp1x512 --seeds 0 1 2` (`EPOCHS`: a budget), separate and with k='auto'"

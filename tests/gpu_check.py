@@ -103,9 +103,9 @@ def stack_check(ds, device, k, steps, bs=128, log=print)->dict:
     prec = 'bf16' if torch.device(device).type=='cuda' else 'fp32'
     mk = lambda seed: rethink_learner(ds, arch='inception_small', precision=prec, device=device, seed=seed, bs=bs, channels_last=False)
     one = mk(0).fit_memorize(steps=steps, until_fit=False, quiet=True)
-    recs = dict(fit_stack([mk(s) for s in range(k)], steps=steps, until_fit=False))
+    recs = dict(fit_stack([mk(s) for s in range(k)], steps=steps, until_fit=False, mode='vmap')) # batched: what fills a GPU
     stacked = max(r['train_seconds'] for r in recs.values()) # every member waits for the stack: its training time is the stack's
-    res = dict(k=k, steps=steps, precision=prec, bs=bs, separate_train_s=one['train_seconds'], stacked_train_s=stacked,
+    res = dict(k=k, mode='vmap', steps=steps, precision=prec, bs=bs, separate_train_s=one['train_seconds'], stacked_train_s=stacked,
                runs_per_hour_separate=3600/one['train_seconds'], runs_per_hour_stacked=3600*k/stacked,
                stacked_over_separate_runs_per_hour=k*one['train_seconds']/stacked, target=4.)
     log(f"  stack: K={k} {prec}, {steps} steps: {stacked:.1f} s stacked, {one['train_seconds']:.1f} s one run alone; "

@@ -18,8 +18,8 @@ def step_losses(records)->list: return [r['steps_log']['loss'] for r in records]
 
 def separate(arch, runs, **kw): return [run_experiment(arch=arch, quiet=True, **r, **kw) for r in runs]
 
-def stacked(arch, runs, **kw)->list:
-    recs = dict(stack_runs([dict(arch=arch, **r, **kw) for r in runs]))
+def stacked(arch, runs, mode='loop', **kw)->list:
+    recs = dict(stack_runs([dict(arch=arch, **r, **kw) for r in runs], mode=mode))
     return [recs[i] for i in range(len(runs))]
 
 @pytest.fixture(autouse=True)
@@ -47,18 +47,30 @@ CASES = [('mlp1x512', 3, 50, 128), ('mlp3x512', 3, 50, 128), ('alexnet_small', 2
          ('inception_small', 2, 8, 32), ('inception_small_nobn', 2, 8, 32)]
 
 @pytest.mark.parametrize('arch,k,steps,bs', CASES)
-def test_stack_reproduces_separate_losses(arch, k, steps, bs):
-    """Each member's per-step training losses are its separate run's: equal to 1e-6 at the first step (same initialization and
-    batch), and within 1e-4 relative at every step (mlp1x512), or, where training itself amplifies float rounding (mlp3x512 and
-    the convnets on 8x8 digits at the paper's rates), within 10x of how far the separate run drifts from a 1e-6 relative change of its start"""
+def test_looped_stack_is_its_separate_runs(arch, k, steps, bs):
+    """A looped stack (the default mode) trains each member exactly as its separate run: the per-step training losses
+    are equal, not close, for every paper architecture, BatchNorm included (the issue asks 1e-4 relative)"""
     runs, kw = RUNS[:k], dict(steps=steps, until_fit=False, bs=bs)
     sep, stk = separate(arch, runs, **kw), stacked(arch, runs, **kw)
-    tol = 1e-4 if arch=='mlp1x512' else max(1e-4, 10*noise_floor(arch, runs, sep, **kw)) # the issue's MLP: 1e-4 outright
+    for a, b in zip(step_losses(stk), step_losses(sep)): assert len(a)==steps and a==b
+    for a, b in zip(stk, sep):
+        assert set(a)-set(b) == {'stack'} and a['stopped_because']==b['stopped_because']=='steps' and a['stack']['mode']=='loop'
+        assert (a['steps'], a['epochs'], a['channels_last']) == (b['steps'], b['epochs'], b['channels_last'])
+
+@pytest.mark.parametrize('arch,k,steps,bs', CASES)
+def test_vmap_stack_reproduces_separate_losses(arch, k, steps, bs):
+    """A vmap stack's per-step training losses are its members' separate runs': equal to 1e-6 at the first step (same
+    initialization and batch), and within 1e-4 relative at every step (mlp1x512), or, where training itself amplifies
+    float rounding (mlp3x512 and the convnets on 8x8 digits at the paper's rates), within 10x of how far the separate
+    run drifts from a 1e-6 relative change of its start"""
+    runs, kw = RUNS[:k], dict(steps=steps, until_fit=False, bs=bs)
+    sep, stk = separate(arch, runs, channels_last=False, **kw), stacked(arch, runs, mode='vmap', **kw)
+    tol = 1e-4 if arch=='mlp1x512' else max(1e-4, 10*noise_floor(arch, runs, sep, channels_last=False, **kw)) # the issue's MLP: 1e-4 outright
     for a, b in zip(step_losses(stk), step_losses(sep)):
         assert len(a)==steps and rel_dev(a[:1], b[:1]) < 1e-6
         assert rel_dev(a, b) <= tol, (rel_dev(a, b), tol)
     for a, b in zip(stk, sep):
-        assert set(a)-set(b) == {'stack'} and a['stopped_because']==b['stopped_because']=='steps'
+        assert set(a)-set(b) == {'stack'} and a['stopped_because']==b['stopped_because']=='steps' and a['stack']['mode']=='vmap'
         assert (a['steps'], a['epochs']) == (b['steps'], b['epochs'])
 
 def test_early_stopping_per_member():
@@ -127,8 +139,17 @@ def test_cli_stack(tmp_path):
     assert len(rows[0]) == 6 and rows[0] == rows[1] and set(rows[0].values()) == {'finished'}
     with sqlite3.connect(stores[1]) as c: recs = [json.loads(r) for r, in c.execute("SELECT record FROM runs")]
     assert sorted(r['stack']['index'] for r in recs) == [0, 0, 1, 1, 2, 2] and {r['stack']['k'] for r in recs} == {3} # two stacks of 3
+    assert {r['stack']['mode'] for r in recs} <= {'loop', 'vmap'} # --stack-mode auto: the faster, measured
     r = rethink(*args, '--store', stores[1], '--stack', '3', '--jobs', '2')
     assert r.returncode == 1 and '--stack' in r.stderr
+    looped = tmp_path/'looped.sqlite'
+    r = rethink(*args, '--store', looped, '--stack', '3', '--stack-mode', 'loop'); assert r.returncode == 0, r.stderr[-2000:]
+    with sqlite3.connect(looped) as c: lrecs = {k: json.loads(r) for k, r in c.execute("SELECT key, record FROM runs")}
+    with sqlite3.connect(stores[0]) as c: srecs = {k: json.loads(r) for k, r in c.execute("SELECT key, record FROM runs")}
+    assert set(lrecs) == set(srecs) and {r['stack']['mode'] for r in lrecs.values()} == {'loop'}
+    for k in srecs: assert (lrecs[k]['train_loss'], lrecs[k]['train_acc']) == (srecs[k]['train_loss'], srecs[k]['train_acc']) # exactly the separate runs
+    for bad in (('--stack-mode', 'grouped', '--stack', '3'), ('--stack-mode', 'loop')):
+        r = rethink(*args, '--store', tmp_path/'bad.sqlite', *bad); assert r.returncode != 0 and '--stack-mode' in r.stderr
 
 def test_auto_schedule_fit_as_separate():
     """Under the default 'auto' evaluation schedule a stack evaluates only when a member nears its fit or the budget affords
