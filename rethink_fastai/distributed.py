@@ -17,7 +17,7 @@ from fastai.callback.core import Callback, CancelTrainException
 from fastai.distributed import DistributedDL
 from fastai.torch_core import to_float, set_seed, rank_distrib, num_distrib
 from .models import BatchNormShift
-from .callbacks import ConvergenceRecorder, FitBudget, Checkpoint
+from .callbacks import ConvergenceRecorder, FitBudget, Checkpoint, Rows
 from .learner import rethink_learner, run_experiment, save_record, run_summary
 from .sweep import register_executor, _execute
 
@@ -173,15 +173,15 @@ class DistributedRecorder(ConvergenceRecorder):
         if not self.training or not len(self.yb): return
         self.step += 1
         pred, y = to_float(self.pred).detach(), self.yb[0]
-        self._losses.append(self.loss.detach().float()*len(y)); self._accs.append((pred.argmax(-1)==y).float().sum())
+        self._steps.add(torch.stack([self.loss.detach().float()*len(y), (pred.argmax(-1)==y).float().sum()]).view(1, 2))
         self._ns.append(float(len(y)))
 
     def _reduce_steps(self):
         "Per-step sums of every rank -> per-step means over the global batch (one collective per epoch)"
         if world()[1]<=1 or not self._ns: return
-        t = torch.stack([torch.stack(self._losses).float().cpu(), torch.stack(self._accs).float().cpu(), torch.tensor(self._ns)])
+        t = torch.cat([self._steps.value.float().cpu().T, torch.tensor(self._ns)[None]])
         c = t.to(comm_device()); dist.all_reduce(c); t = c.cpu()
-        self._losses, self._accs, self._ns = list(t[0]/t[2]), list(t[1]/t[2]), []
+        self._steps, self._ns = Rows().add(torch.stack([t[0]/t[2], t[1]/t[2]], 1)), []
 
     def _epoch_row(self, test_loss, test_acc, lr=None, init=False)->dict:
         self._reduce_steps()

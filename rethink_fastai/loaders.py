@@ -74,12 +74,18 @@ class TensorDL(TfmdDL):
         "fastai's `DataLoader.__iter__` (`randomize`, `before_iter`, `after_batch`, `after_iter`) without torch's loader and `to_device`: batches are built on the device by indexing"
         yield from self.batches()
 
-    def batches(self, transform:bool=True, # Run the batch transforms (`after_batch`); False where they are known to return their input
+    def batches(self, transform:bool=None, # Run the batch transforms (`after_batch`); None: unless they all return their input (`identity_batches`)
                ):
         "One epoch's batches, as `__iter__` yields them"
+        if transform is None: transform = not self.identity_batches
         self.randomize(); self.before_iter()
         self._DataLoader__idxs = self.get_idxs()
         for b in self.create_batches(self.sample()): yield self.after_batch(b) if transform else b
+
+    @property
+    def identity_batches(self)->bool:
+        "Is every batch transform `Preprocessed` (images preprocessed once), which returns its input, so that the pipeline can be skipped?"
+        return all(type(t) is Preprocessed for t in self.after_batch.fs)
         self.after_iter()
         if hasattr(self, 'it'): del(self.it)
 

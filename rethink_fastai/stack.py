@@ -1,4 +1,4 @@
-"""One `Learner` trains K runs of a sweep at once with `torch.func`, and each run keeps the record it would have alone
+"""One `Learner` trains K runs of a sweep at once, one after another or batched with `torch.func`, and each run keeps the record it would have alone
 
 Docs: https://rethink-fastai.github.io/rethink_fastai/stack.html.md"""
 
@@ -189,11 +189,6 @@ def member_losses(pred, # `(K, B, C)` logits of the stack
     return F.cross_entropy(_f32(pred.flatten(0,1)), y.flatten(), reduction='none').view(k, b)
 
 # %% ../nbs/15_stack.ipynb #c643034f
-def _member_batches(dl)->Iterator:
-    "`dl`'s batches; a `TensorDL` preprocessed once skips fastai's batch pipeline, whose one transform (`Preprocessed`) returns its input"
-    if isinstance(dl, TensorDL) and all(type(t) is Preprocessed for t in dl.after_batch.fs): return dl.batches(transform=False)
-    return iter(dl)
-
 class StackDL:
     "The batches of K loaders in lockstep, stacked: `(K, B, ...)` inputs and `(K, B)` targets, as plain tensors"
     def __init__(self, dls:list, # The members' own training loaders, one per member
@@ -203,7 +198,7 @@ class StackDL:
     def device(self): return self.dls[0].device
     def __iter__(self):
         # plain tensors: fastai's `TensorImage` would dispatch every operation of the vmapped model through `__torch_function__`
-        for bs in zip(*map(_member_batches, self.dls)): yield tuple(torch.stack([t.as_subclass(torch.Tensor) for t in ts]) for ts in zip(*bs))
+        for bs in zip(*map(iter, self.dls)): yield tuple(torch.stack([t.as_subclass(torch.Tensor) for t in ts]) for ts in zip(*bs))
 
 # %% ../nbs/15_stack.ipynb #1fc9531d
 def _early_stop(es:EarlyStoppingCallback, value)->bool:
@@ -287,7 +282,7 @@ class StackRecorder(Callback):
         sms = [ms[i] for i in self.slots] # the members in the stack, in its order
         recs = {i: ms[i].convergence_recorder for i in self.active}
         every = any(r.schedule=='every' or getattr(r, 'keep_logits', False) for r in recs.values())
-        near = not every and any(r.near_fit(torch.stack(r._accs).mean().item() if r._accs else None) and r.may_fit() for r in recs.values())
+        near = not every and any(r.near_fit(r.batch_acc()) and r.may_fit() for r in recs.values())
         # as each member's own schedule asks, but in stacked passes: a train-set pass whenever a member may have fitted
         # (near it, and its probe, on its own model, does not rule it out: its fit epoch stays exact) or the budget
         # affords one; the test set when affordable, and at a member's fit
