@@ -18,7 +18,7 @@ from fastai.callback.core import Callback, CancelTrainException, CancelFitExcept
 from fastai.callback.tracker import EarlyStoppingCallback
 from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.channelslast import ChannelsLast
-from .callbacks import FitBudget, CPUAutocast, RethinkLearner
+from .callbacks import FitBudget, CPUAutocast, RethinkLearner, release_memory
 from .loaders import TensorDL, Preprocessed
 from .models import rethink_model
 from .learner import (rethink_learner, run_experiment, set_precision, MAX_EPOCHS, RunConfig, learner_kwargs, run_options,
@@ -253,6 +253,7 @@ class StackRecorder(Callback):
                 for xb, yb in StackDL(dls):
                     p = model(xb).float(); ls.append(member_losses(p, yb, reduce=False)); ps.append(p.argmax(-1))
         finally: model.train(was)
+        release_memory()
         return torch.cat(ls, 1).cpu(), torch.cat(ps, 1).cpu()
 
     # --- the evaluation schedule: the members' own ('auto' or 'every'), each pass stacked over every member ---

@@ -27,7 +27,7 @@ def theory(name:str)->dict:
     return r
 
 def bench_model(m:str)->dict: return record('nbs/bench_results/bench.json')['models'][m]
-def compact(figure:str)->float: return record('nbs/bench_results/mlp_compact/bench.json')['models']['mlp1x512'][figure]
+def after_trim(m:str, figure:str)->float: return record('nbs/bench_results/after_trim/bench.json')['models'][m][figure]
 
 def paper_kernel(dataset:str, features:str='pixels')->float:
     from rethink_fastai.theory import PAPER_KERNELS
@@ -88,9 +88,8 @@ CLAIMS = [
     ('bench mlp batch', r'whose (\d+) ms batches', lambda: limit_batch_ms('mlp1x512')),
     ('bench mlp once', r'preprocessed tensors: ([\d.]+)x\)', lambda: bench_model('mlp1x512')['kit_over_limit_once_time']),
     ('bench fastai default', r'\); (\d+)x faster\s+than fastai', lambda: bench_model('mlp1x512')['fastai_default_over_kit_time']),
-    ('compact once', r'\): ([\d.]+)x against the loop preprocessed once', lambda: compact('kit_over_limit_once_time')),
-    ('compact limit', r'([\d.]+)x against the per-batch loop', lambda: compact('kit_over_limit_time')),
-    ('compact rss', r'peak memory ([\d.]+)x the per-batch', lambda: compact('kit_over_limit_rss')),
+    ('after trim mlp rss', r"([\d.]+)x the per-batch loop's for the MLP", lambda: after_trim('mlp1x512', 'kit_over_limit_rss')),
+    ('after trim alexnet rss', r'and\s+([\d.]+)x for the small AlexNet', lambda: after_trim('alexnet_small', 'kit_over_limit_rss')),
 ]
 
 # numbers that are part of a name, not a measurement
