@@ -19,7 +19,6 @@ from fastai.callback.tracker import EarlyStoppingCallback
 from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.channelslast import ChannelsLast
 from .callbacks import FitBudget, CPUAutocast, RethinkLearner, release_memory
-from .loaders import TensorDL, Preprocessed
 from .models import rethink_model
 from .learner import (rethink_learner, run_experiment, set_precision, MAX_EPOCHS, RunConfig, learner_kwargs, run_options,
                                     run_record, fit_callbacks, check_device, _FIT)
