@@ -90,14 +90,14 @@ def release_memory():
     "Give the C heap's free pages back to the system (glibc's `malloc_trim`; nothing elsewhere)"
     # glibc keeps what a pass frees for reuse, and after a pass's large blocks (a convnet's evaluation batch of 1,024:
     # 205 MB activations) it serves blocks up to 32 MB from the heap, which then fragments: small AlexNet's process
-    # grew ~350 MB over a training epoch, and its peak, at the next evaluation pass, was 1.36x the hand loop's
+    # grew over each training epoch, and its peak, at the next evaluation pass, was 1.36x the hand loop's (`11_bench`)
     if _LIBC is not None: _LIBC.malloc_trim(0)
 
 class Rows:
     "Rows added batch by batch into one preallocated tensor (doubled when full), on the rows' device: no host-device sync, and no small tensor kept per batch"
     # kept per batch, the small results (a step's loss, an evaluation batch's losses) sat between the batches' large
     # temporaries on the CPU heap, which then could not reuse the space they freed: the MLP 1x512's process on all of
-    # CIFAR-10 grew 150-250 MB above its data over two epochs, and stays flat with the rows in one tensor
+    # CIFAR-10 grew epoch by epoch above its data, and stays flat with the rows in one tensor (`11_bench`: peak memory)
     def __init__(self, cap:int=512, # Rows of the first allocation
                 ): self.cap, self.t, self.n = cap, None, 0
     def add(self, x:torch.Tensor, # Rows to add `(k, ...)`
