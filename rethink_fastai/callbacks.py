@@ -6,7 +6,7 @@ Docs: https://rethink-fastai.github.io/rethink_fastai/callbacks.html.md"""
 
 # %% ../nbs/04_callbacks.ipynb #a6025045
 from __future__ import annotations
-import contextlib, ctypes, math, os, platform, random, time, warnings
+import contextlib, ctypes, math, os, random, time, warnings
 from pathlib import Path
 import numpy as np, torch
 import torch.nn.functional as F
@@ -81,17 +81,17 @@ def _level_key(level:float)->str: return f'{level:g}'
 def _fraction(b:torch.Tensor): return b.float().mean().item() if len(b) else None
 def _plain(x): return x.as_subclass(torch.Tensor) if isinstance(x, torch.Tensor) else x
 
-def _libc():
-    try: return ctypes.CDLL('libc.so.6') if platform.system()=='Linux' and platform.libc_ver()[0]=='glibc' else None
-    except OSError: return None
-_LIBC = _libc()
+def _malloc_trim():
+    try: return ctypes.CDLL('libc.so.6').malloc_trim # glibc's; other C libraries have no `libc.so.6` or no `malloc_trim`
+    except (OSError, AttributeError): return None
+_MALLOC_TRIM = _malloc_trim()
 
 def release_memory():
     "Give the C heap's free pages back to the system (glibc's `malloc_trim`; nothing elsewhere)"
     # glibc keeps what a pass frees for reuse, and after a pass's large blocks (a convnet's evaluation batch of 1,024:
     # 205 MB activations) it serves blocks up to 32 MB from the heap, which then fragments: small AlexNet's process
     # grew over each training epoch, and its peak, at the next evaluation pass, was 1.36x the hand loop's (`11_bench`)
-    if _LIBC is not None: _LIBC.malloc_trim(0)
+    if _MALLOC_TRIM is not None: _MALLOC_TRIM(0)
 
 class Rows:
     "Rows added batch by batch into one preallocated tensor (doubled when full), on the rows' device: no host-device sync, and no small tensor kept per batch"

@@ -81,13 +81,13 @@ class TensorDL(TfmdDL):
         self.randomize(); self.before_iter()
         self._DataLoader__idxs = self.get_idxs()
         for b in self.create_batches(self.sample()): yield self.after_batch(b) if transform else b
+        self.after_iter()
+        if hasattr(self, 'it'): del(self.it)
 
     @property
     def identity_batches(self)->bool:
         "Is every batch transform `Preprocessed` (images preprocessed once), which returns its input, so that the pipeline can be skipped?"
         return all(type(t) is Preprocessed for t in self.after_batch.fs)
-        self.after_iter()
-        if hasattr(self, 'it'): del(self.it)
 
     def create_batches(self, samps, # Item positions of one epoch, in order
                       ):
