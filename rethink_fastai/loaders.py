@@ -74,27 +74,38 @@ class TensorDL(TfmdDL):
         "fastai's `DataLoader.__iter__` (`randomize`, `before_iter`, `after_batch`, `after_iter`) without torch's loader and `to_device`: batches are built on the device by indexing"
         yield from self.batches()
 
+    def start_epoch(self):
+        "Start an epoch as fastai's loader does: `randomize`, `before_iter`, and the epoch's order of items (`sample`)"
+        self.randomize(); self.before_iter()
+        self._DataLoader__idxs = self.get_idxs()
+
+    def end_epoch(self):
+        "End an epoch as fastai's loader does (`after_iter`)"
+        self.after_iter()
+        if hasattr(self, 'it'): del(self.it)
+
     def batches(self, transform:bool=None, # Run the batch transforms (`after_batch`); None: unless they all return their input (`identity_batches`)
                ):
         "One epoch's batches, as `__iter__` yields them"
         if transform is None: transform = not self.identity_batches
-        self.randomize(); self.before_iter()
-        self._DataLoader__idxs = self.get_idxs()
+        self.start_epoch()
         for b in self.create_batches(self.sample()): yield self.after_batch(b) if transform else b
-        self.after_iter()
-        if hasattr(self, 'it'): del(self.it)
+        self.end_epoch()
 
     @property
     def identity_batches(self)->bool:
         "Is every batch transform `Preprocessed` (images preprocessed once), which returns its input, so that the pipeline can be skipped?"
         return all(type(t) is Preprocessed for t in self.after_batch.fs)
 
+    def positions(self, samps:torch.Tensor, # Item positions of one epoch, in order (`sample`)
+                 )->torch.Tensor:
+        "Where the items `samps` lie in the `Take`s' tensors, in order (`drop_last` applied): batch `j` is the `j`-th `bs` of them"
+        gi = self.item_idx[samps.to(self.item_idx.device)]
+        return gi[:len(gi)//self.bs*self.bs] if self.drop_last else gi
+
     def create_batches(self, samps, # Item positions of one epoch, in order
                       ):
-        for b in samps.to(self.item_idx.device).split(self.bs):
-            if self.drop_last and len(b)<self.bs: return
-            gi = self.item_idx[b]
-            yield tuple(t.take_batch(gi) for t in self.takes)
+        for gi in self.positions(samps).split(self.bs): yield tuple(t.take_batch(gi) for t in self.takes)
 
 # %% ../nbs/02_loaders.ipynb #a12b049a
 class BatchCrop(RandTransform):

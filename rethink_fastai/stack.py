@@ -18,6 +18,7 @@ from fastai.callback.core import Callback, CancelTrainException, CancelFitExcept
 from fastai.callback.tracker import EarlyStoppingCallback
 from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.channelslast import ChannelsLast
+from .loaders import TensorDL, Take, TakeCompact
 from .callbacks import FitBudget, CPUAutocast, RethinkLearner, release_memory
 from .models import rethink_model
 from .learner import (rethink_learner, run_experiment, set_precision, MAX_EPOCHS, RunConfig, learner_kwargs, run_options,
@@ -26,8 +27,8 @@ from .sweep import register_executor, local_executor, trainer_args
 
 # %% auto #0
 __all__ = ['STACK_MODES', 'MEMBER_KEYS', 'StackedModel', 'LoopedModel', 'stack_models', 'stack_error', 'can_stack', 'stack_loss',
-           'member_losses', 'StackDL', 'StackRecorder', 'check_stackable', 'stack_learner', 'fit_stack', 'stack_group',
-           'stack_runs', 'stack_timing', 'loop_overhead', 'auto_stack', 'stack_executor']
+           'StackLoss', 'member_losses', 'merge_takes', 'StackDL', 'StackRecorder', 'check_stackable', 'stack_learner',
+           'fit_stack', 'stack_group', 'stack_runs', 'stack_timing', 'loop_overhead', 'auto_stack', 'stack_executor']
 
 # %% ../nbs/15_stack.ipynb #282dcdbe
 def _rows(t:torch.Tensor, idx:torch.Tensor)->torch.Tensor:
@@ -176,6 +177,15 @@ def stack_loss(pred:torch.Tensor, # Stacked logits `(K, B, C)`
     "Sum over the members of each one's mean cross-entropy, computed as its separate run's loss is: each member's gradient is its own run's, to the bit"
     return member_losses(pred, y).sum()
 
+class StackLoss:
+    "`stack_loss`, keeping the members' losses `(K,)` of its last call in `members`: the stack's recorder reads them rather than compute them again"
+    members = None
+    def __call__(self, pred:torch.Tensor, # Stacked logits `(K, B, C)`
+                 y:torch.Tensor, # Stacked targets `(K, B)`
+                )->torch.Tensor:
+        ls = member_losses(pred, y); self.members = ls.detach()
+        return ls.sum()
+
 def _f32(p): return p.float() if p.dtype in (torch.float16, torch.bfloat16) else p # half precision: the loss in float32
 
 def member_losses(pred, # `(K, B, C)` logits of the stack
@@ -188,16 +198,55 @@ def member_losses(pred, # `(K, B, C)` logits of the stack
     return F.cross_entropy(_f32(pred.flatten(0,1)), y.flatten(), reduction='none').view(k, b)
 
 # %% ../nbs/15_stack.ipynb #c643034f
+def _same_data(a:Take, b:Take)->bool:
+    "Do the `Take`s `a` and `b` hold the same data (the same tensors, or equal ones)?"
+    eq = lambda x,y: x is y or (x is not None and y is not None and x.shape==y.shape and x.dtype==y.dtype and x.device==y.device and torch.equal(x, y))
+    return type(a) is type(b) and all(eq(getattr(a, n, None), getattr(b, n, None)) for n in ('t', 'mean', 'adj'))
+
+def merge_takes(takes:list, # One `Take` (or `TakeCompact`) per member, of the same kind
+               )->tuple:
+    "One `Take` over the members' data, and each member's offset into it `(K,)`: members whose data are equal (a label randomization's images) share one block, kept once"
+    blocks, offs = [], [] # (a distinct `Take`, where its block starts)
+    for t in takes:
+        j = first(range(len(blocks)), lambda j: _same_data(blocks[j][0], t))
+        if j is None: blocks.append((t, sum(len(b.t) for b,_ in blocks))); j = len(blocks)-1
+        offs.append(blocks[j][1])
+    b0 = blocks[0][0]
+    if len(blocks)==1: merged = b0 # every member's data are the same: no copy
+    else:
+        cat = lambda n: None if getattr(b0, n, None) is None else torch.cat([getattr(b, n) for b,_ in blocks])
+        merged = TakeCompact(cat('t'), cat('mean'), cat('adj'), b0.dtype) if isinstance(b0, TakeCompact) else Take(cat('t'), b0.cast)
+    return merged, torch.tensor(offs, device=b0.t.device)
+
 class StackDL:
     "The batches of K loaders in lockstep, stacked: `(K, B, ...)` inputs and `(K, B)` targets, as plain tensors"
-    def __init__(self, dls:list, # The members' own training loaders, one per member
-                ): self.dls = list(dls)
+    def __init__(self, dls:list, # The members' own loaders, one per member
+                ): self.dls = dls
+    @property
+    def dls(self)->list: return self._dls
+    @dls.setter
+    def dls(self, dls): self._dls, self._merged = list(dls), None # merged again at the next epoch
     def __len__(self): return min(len(dl) for dl in self.dls)
     @property
     def device(self): return self.dls[0].device
+    @property
+    def gathered(self)->bool:
+        "Are the K batches gathered by one indexing operation over the members' merged data (`TensorDL`s whose batches need no transform; `merge_takes`)?"
+        return all(isinstance(dl, TensorDL) and dl.identity_batches for dl in self.dls) and len({dl.bs for dl in self.dls})==1
     def __iter__(self):
         # plain tensors: fastai's `TensorImage` would dispatch every operation of the vmapped model through `__torch_function__`
-        for bs in zip(*map(iter, self.dls)): yield tuple(torch.stack([t.as_subclass(torch.Tensor) for t in ts]) for ts in zip(*bs))
+        if not self.gathered:
+            for bs in zip(*map(iter, self.dls)): yield tuple(torch.stack([t.as_subclass(torch.Tensor) for t in ts]) for ts in zip(*bs))
+            return
+        if self._merged is None: self._merged = [merge_takes(ts) for ts in zip(*(dl.takes for dl in self.dls))]
+        for dl in self.dls: dl.start_epoch() # each member's own order, from its own random generator, as its separate run draws it
+        pos = [dl.positions(dl.sample()) for dl in self.dls]
+        n, k, bs = min(map(len, pos)), len(pos), self.dls[0].bs
+        pos = torch.stack([p[:n] for p in pos]) # (K, n): where each member's items lie in its own data
+        idx = [pos + off[:, None] for _, off in self._merged] # ... and in the merged data
+        for s in range(0, n, bs):
+            yield tuple(t.take_batch(i[:, s:s+bs].reshape(-1)).as_subclass(torch.Tensor).unflatten(0, (k, -1)) for (t, _), i in zip(self._merged, idx))
+        for dl in self.dls: dl.end_epoch()
 
 # %% ../nbs/15_stack.ipynb #1fc9531d
 def _early_stop(es:EarlyStoppingCallback, value)->bool:
@@ -213,7 +262,7 @@ class StackRecorder(Callback):
     def __init__(self,
         members:list, # The members' `Learner`s (from `rethink_learner`), models tied to the stack
         budgets:list, # One `FitBudget` per member
-    ): store_attr(); self.active, self.done, self.started, self.n_step = list(range(len(members))), [], False, 0; self.slots = list(self.active)
+    ): store_attr(); self.active, self.done, self.started, self.n_step = list(range(len(members))), [], False, 0; self.slots, self._eval_dls = list(self.active), {}
     @property
     def step(self)->int: return self.n_step # the stack's optimizer steps: what the schedules count (`StepDecayLR`, 'one_cycle')
 
@@ -233,7 +282,7 @@ class StackRecorder(Callback):
         if not self.training: return
         self.n_step += 1
         pred, stop = self.pred.detach(), False
-        losses, accs = member_losses(pred, self.y), (pred.argmax(-1)==self.y).float().mean(1) # every member's, in two operations
+        losses, accs = self.loss_func.members, (pred.argmax(-1)==self.y).float().mean(1) # every member's: its loss as the loss function computed it
         for s,i in enumerate(self.slots): # stack position s holds member i
             if i not in self.active: continue
             m = self.members[i]; rec = m.convergence_recorder
@@ -242,6 +291,11 @@ class StackRecorder(Callback):
             try: self.budgets[i].after_batch()
             except CancelTrainException: stop = True
         if stop: raise CancelTrainException()
+    def _eval_dl(self, dls:list)->StackDL:
+        "The stacked loader over `dls`, kept while the stack holds the same members (`StackDL` merges their data once)"
+        key = tuple(map(id, dls))
+        if key not in self._eval_dls: self._eval_dls[key] = StackDL(dls)
+        return self._eval_dls[key]
     def stacked_eval(self, dls:list, # One loader per member of the stack, in stack order
                     )->tuple:
         "Per-member losses and predicted classes `(K, N)` on `dls` (one loader per member), in one stacked pass in `eval` mode"
@@ -249,7 +303,7 @@ class StackRecorder(Callback):
         was = model.training; model.eval()
         try:
             with torch.no_grad(), rec._autocast():
-                for xb, yb in StackDL(dls):
+                for xb, yb in self._eval_dl(dls):
                     p = model(xb).float(); ls.append(member_losses(p, yb, reduce=False)); ps.append(p.argmax(-1))
         finally: model.train(was)
         release_memory()
@@ -333,6 +387,7 @@ class StackRecorder(Callback):
         self.learn.dls.train.dls = [self.members[i].dls.train for i in self.slots]
         self.learn.dls.valid.dls = [self.members[i].dls.valid for i in self.slots]
         self._cost = {n: c*len(pos)/k0 for n,c in self._cost.items()} # a stacked pass costs about K members' passes
+        self._eval_dls = {} # the departed members' data go with their loaders
 
 # %% ../nbs/15_stack.ipynb #ee41eacb
 MEMBER_KEYS = ('seed', 'init_seed', 'randomization', 'corruption', 'realized_corruption', 'identity', # may differ within a stack
@@ -359,7 +414,7 @@ def stack_learner(members:list, # The members' `Learner`s, from `rethink_learner
     if mode=='vmap' and any(isinstance(cb, ChannelsLast) for m in members for cb in m.cbs): raise ValueError("a vmap stack cannot train channels_last members")
     model = stack_models([m.model for m in members], shape=tuple(m0.rethink_config['shape']) if mode=='vmap' else None, mode=mode)
     dls = DataLoaders(StackDL([m.dls.train for m in members]), StackDL([m.dls.valid for m in members]))
-    learn = RethinkLearner(dls, model, loss_func=stack_loss, opt_func=m0.opt_func, lr=m0.lr, wd=m0.wd, cbs=StackRecorder(members, budgets))
+    learn = RethinkLearner(dls, model, loss_func=StackLoss(), opt_func=m0.opt_func, lr=m0.lr, wd=m0.wd, cbs=StackRecorder(members, budgets))
     learn.convergence_recorder = learn.stack_recorder # its step count, which goes on when member 0 is done, for the schedules
     return set_precision(learn, m0.rethink_config.get('precision', 'fp32'))
 
