@@ -202,6 +202,7 @@ def sweep(
     jobs:int=1, # Runs at once on this machine, each in its own worker process (local executor; each run uses --threads)
     stack:Annotated[str, dict(metavar='K|auto')]=None, # Train runs that differ only in seed and labels K at a time as one stacked learner (`rethink_fastai.stack`), or 'auto': K measured on this device
     stack_mode:str='auto', # How a stack computes its members: loop (each exactly its separate run), vmap (batched), or auto: the faster, measured (with --stack)
+    stack_max:int=None, # Largest stack for --stack auto (default: as many runs as half the free memory holds)
     lease:float=120., # Seconds a run stays claimed without a heartbeat: a run of a sweep that died elsewhere is taken over after this
     quiet:bool=False, # No progress bar
     **settings, # Settings for every run, over the spec's: a flag for each field of `RunConfig`
@@ -227,8 +228,9 @@ def sweep(
         if executor!='local' or jobs > 1: raise ValueError("--stack trains its stacks in this process: it cannot go with --executor ray/slurm or --jobs > 1")
         if stack!='auto' and not (stack.isdigit() and int(stack) >= 1): raise ValueError(f"--stack must be a number of runs (at least 1) or 'auto', got {stack!r}")
         if stack_mode not in ('auto', 'loop', 'vmap'): raise ValueError(f"--stack-mode must be auto, loop or vmap, got {stack_mode!r}")
-        executor, ex = 'stack', ex | dict(k=stack if stack=='auto' else int(stack), mode=stack_mode)
-    elif stack_mode!='auto': raise ValueError("--stack-mode goes with --stack")
+        if stack_max is not None and (stack!='auto' or stack_max < 1): raise ValueError(f"--stack-max goes with --stack auto and is at least 1, got {stack_max}")
+        executor, ex = 'stack', ex | dict(k=stack if stack=='auto' else int(stack), mode=stack_mode) | ({} if stack_max is None else dict(k_max=stack_max))
+    elif stack_mode!='auto' or stack_max is not None: raise ValueError("--stack-mode and --stack-max go with --stack")
     ps = inspect.signature(EXECUTORS[executor]).parameters if executor in EXECUTORS else {} # an unknown executor is `sweep`'s error
     bad = ['--'+k.replace('_','-') for k in ex if ps and (k not in ps or ps[k].kind is inspect.Parameter.VAR_KEYWORD)]
     if bad: raise ValueError(f"{', '.join(bad)}: not an option of --executor {executor}")

@@ -6,7 +6,8 @@ Docs: https://rethink-fastai.github.io/rethink_fastai/stack.html.md"""
 
 # %% ../nbs/15_stack.ipynb #7cb14aff
 from __future__ import annotations
-import contextlib, copy, math, time
+import contextlib, copy, math, os, re, time
+from pathlib import Path
 import numpy as np, torch
 import torch.nn.functional as F
 from torch import nn
@@ -26,14 +27,36 @@ from .learner import (rethink_learner, run_experiment, set_precision, MAX_EPOCHS
 from .sweep import register_executor, local_executor, trainer_args
 
 # %% auto #0
-__all__ = ['STACK_MODES', 'MEMBER_KEYS', 'StackedModel', 'LoopedModel', 'stack_models', 'stack_error', 'can_stack', 'stack_loss',
-           'StackLoss', 'member_losses', 'merge_takes', 'StackDL', 'StackRecorder', 'check_stackable', 'stack_learner',
-           'fit_stack', 'stack_group', 'stack_runs', 'stack_timing', 'loop_overhead', 'auto_stack', 'stack_executor']
+__all__ = ['BATCHED_LAYERS', 'STACK_MODES', 'MEMBER_KEYS', 'batched_plan', 'StackedModel', 'LoopedModel', 'stack_models',
+           'stack_error', 'can_stack', 'stack_loss', 'StackLoss', 'member_losses', 'merge_takes', 'StackDL',
+           'StackRecorder', 'check_stackable', 'stack_learner', 'fit_stack', 'stack_group', 'stack_runs',
+           'stack_timing', 'loop_overhead', 'free_memory', 'member_bytes', 'auto_stack', 'stack_executor']
 
 # %% ../nbs/15_stack.ipynb #282dcdbe
 def _rows(t:torch.Tensor, idx:torch.Tensor)->torch.Tensor:
     "`t[idx]` (rows of the stack's leading dimension) in `t`'s memory layout, which advanced indexing does not keep"
     return torch.empty_like(t[:len(idx)]).copy_(t[idx])
+
+def _chain(m:nn.Module)->list|None:
+    "The leaf modules of `m` in the order its forward runs them, if `m` is a chain of `nn.Sequential`s (else None)"
+    if not list(m.children()): return [m]
+    if type(m).forward is not nn.Sequential.forward: return None # its own forward: order unknown
+    out = []
+    for c in m.children():
+        l = _chain(c)
+        if l is None: return None
+        out += l
+    return out
+
+BATCHED_LAYERS = (nn.Linear, nn.ReLU, nn.Flatten, nn.Dropout, nn.Identity)
+
+def batched_plan(model:nn.Module, # A model (or a `meta` copy)
+                )->list|None:
+    "`(name, layer)` of each layer of `model` in order, if it is a chain of `BATCHED_LAYERS` (the paper's MLPs), which `StackedModel` computes as batched layers; else None (`vmap`)"
+    leaves = _chain(model)
+    if leaves is None or not all(type(l) in BATCHED_LAYERS for l in leaves): return None
+    names = {id(m): n for n, m in model.named_modules()}
+    return [(names[id(l)], l) for l in leaves]
 
 class StackedModel(nn.Module):
     "K models of one architecture as one module: input `(K, B, ...)`, output `(K, B, ...)`, each with its own parameters, buffers and random draws"
@@ -47,6 +70,7 @@ class StackedModel(nn.Module):
         self.stacked = nn.ParameterList([nn.Parameter(ps[n]) for n in self.pnames])
         for i,n in enumerate(self.bnames): self.register_buffer(f'buffer{i}', bs[n])
         object.__setattr__(self, 'skeleton', copy.deepcopy(models[0]).to('meta')) # the structure only: not a submodule
+        self.plan = batched_plan(self.skeleton) if randomness=='different' else None
         self.train(models[0].training)
 
     def train(self, mode:bool=True, # Training mode (BatchNorm statistics, dropout) for every member
@@ -58,7 +82,20 @@ class StackedModel(nn.Module):
                       )->list: return [b[i] for b in self.stacked_buffers()]
     def _one(self, ps, bs, x): return functional_call(self.skeleton, (dict(zip(self.pnames, ps)), dict(zip(self.bnames, bs))), (x,))
     def forward(self, x, # `(K, B, ...)`: one batch per member
-               ): return vmap(self._one, randomness=self.randomness)(list(self.stacked), self.stacked_buffers(), x)
+               ):
+        if self.plan is not None: return self._batched(x)
+        return vmap(self._one, randomness=self.randomness)(list(self.stacked), self.stacked_buffers(), x)
+    def _batched(self, x):
+        "The members' chain of `BATCHED_LAYERS` as batched layers: `torch.baddbmm` for K linear layers, without `functional_call`'s and `vmap`'s Python per call"
+        ps = dict(zip(self.pnames, self.stacked))
+        for n, l in self.plan:
+            if isinstance(l, nn.Linear):
+                w, b = ps[f'{n}.weight'].transpose(1, 2), ps.get(f'{n}.bias')
+                x = torch.bmm(x, w) if b is None else torch.baddbmm(b.unsqueeze(1), x, w)
+            elif isinstance(l, nn.ReLU): x = torch.relu_(x) if l.inplace else torch.relu(x)
+            elif isinstance(l, nn.Flatten): x = x.flatten(l.start_dim+1, l.end_dim if l.end_dim < 0 else l.end_dim+1) # past the stack's dimension
+            elif isinstance(l, nn.Dropout): x = F.dropout(x, l.p, self.training, l.inplace) # every element its own draw: each member its own
+        return x
 
     def tie(self, models:list, # The K member models, whose parameters and buffers become views into the stack
            )->list:
@@ -546,19 +583,44 @@ def loop_overhead(learn:Learner, # A run's learner (not trained: its recorder's 
     with learn.removed_cbs(learn.convergence_recorder), learn.no_bar(), learn.no_logging(): learn.fit(1, cbs=clock)
     return max(clock.step_s - raw_step, 0.)
 
+def free_memory(device, # A device
+               )->int:
+    "Bytes free for new tensors on `device`: the GPU's free memory, or the machine's available memory (Linux's `MemAvailable`)"
+    device = torch.device(device)
+    if device.type=='cuda': return torch.cuda.mem_get_info(device)[0]
+    try: return int(re.search(r'MemAvailable:\s+(\d+) kB', Path('/proc/meminfo').read_text()).group(1))*1024
+    except (OSError, AttributeError): return os.sysconf('SC_AVPHYS_PAGES')*os.sysconf('SC_PAGE_SIZE')
+
+def member_bytes(learn:Learner, # A run's learner (from `rethink_learner`)
+                )->int:
+    "Memory one more member of a stack of runs like `learn`'s takes, estimated: its parameters four times (weights, gradients, momentum, the stack's copy), a training batch's activations twice (kept for the backward pass, and their gradients), its data"
+    model, dl = learn.model, learn.dls.train
+    p = next(model.parameters())
+    sizes = []
+    hooks = [m.register_forward_hook(lambda m, i, o: sizes.append(o.numel()*o.element_size() if isinstance(o, torch.Tensor) else 0))
+             for m in model.modules() if not list(m.children())]
+    was = model.training; model.eval() # the activations' sizes, and no BatchNorm statistics changed
+    try:
+        with torch.no_grad(): model(torch.zeros(dl.bs, *learn.rethink_config['shape'], device=p.device, dtype=p.dtype))
+    finally: model.train(was); [h.remove() for h in hooks]
+    data = sum(v.numel()*v.element_size() for t in getattr(dl, 'takes', []) for v in (getattr(t, n, None) for n in ('t', 'mean', 'adj')) if v is not None)
+    return 4*sum(q.numel()*q.element_size() for q in model.parameters()) + 2*sum(sizes) + data
+
 def auto_stack(run:dict, # Keyword arguments of `run_experiment` (one of the runs to stack)
                n:int, # How many runs could share the stack
-               k_max:int=8, # Largest stack (a memory budget)
+               k_max:int=None, # Largest stack (None: as many as `memory` allows)
                margin:float=1., # Stack only if the estimated stacked/separate time is below this
                steps:int=3, # Timed steps of the measurements
                modes:tuple=STACK_MODES, # The modes to choose from
+               memory:float=0.5, # Share of the device's free memory (`free_memory`) the stack may take (`member_bytes` per member)
               )->tuple:
-    "`(K, mode)` for runs like `run` on this device: K=`min(n, k_max)` in the mode whose K steps are estimated fastest (`stack_timing` and `loop_overhead`), K=1 if none beats separate runs"
-    k = min(n, k_max)
-    if k < 2: return 1, modes[-1]
+    "`(K, mode)` for runs like `run` on this device: the largest K (`n`, `k_max`, the memory budget) in the mode whose K steps are estimated fastest (`stack_timing` and `loop_overhead`), K=1 if none beats separate runs"
+    if min(n, k_max or n) < 2: return 1, modes[-1]
     c = _config(run)
     learn = rethink_learner(**learner_kwargs(c) | dict(channels_last=False)) # the run's model, shape and device
     model, shape = learn.model.to(learn.dls.device), tuple(learn.rethink_config['shape'])
+    k = min(n, k_max or n, int(memory*free_memory(learn.dls.device)//member_bytes(learn)))
+    if k < 2: return 1, modes[-1]
     key = (c.arch, shape, c.bs, c.precision, str(learn.dls.device), k)
     est = _AUTO_K.setdefault(key, {})
     for mode in modes:
@@ -580,7 +642,7 @@ def _fit_order(run:dict)->tuple:
 def stack_executor(jobs, # `(key, run, run_fn)` triples from `sweep`
                    quiet:bool=True, # No per-run progress output
                    k:int|str='auto', # Stack size, or 'auto' (`auto_stack`: measured on this device)
-                   k_max:int=8, # Largest stack for k='auto'
+                   k_max:int=None, # Largest stack for k='auto' (None: as many runs as half the device's free memory holds, `auto_stack`)
                    mode:str='auto', # 'loop', 'vmap' (`stack_models`), or 'auto': the faster one, measured on this device (`auto_stack`)
                   ):
     "Train the sweep's runs in stacks of `k` runs that share everything but seed and data; yield `(key, record or exception)`"

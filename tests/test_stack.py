@@ -150,6 +150,8 @@ def test_cli_stack(tmp_path):
     for k in srecs: assert (lrecs[k]['train_loss'], lrecs[k]['train_acc']) == (srecs[k]['train_loss'], srecs[k]['train_acc']) # exactly the separate runs
     for bad in (('--stack-mode', 'grouped', '--stack', '3'), ('--stack-mode', 'loop')):
         r = rethink(*args, '--store', tmp_path/'bad.sqlite', *bad); assert r.returncode != 0 and '--stack-mode' in r.stderr
+    for bad in (('--stack-max', '2'), ('--stack', '3', '--stack-max', '2'), ('--stack', 'auto', '--stack-max', '0')):
+        r = rethink(*args, '--store', tmp_path/'bad.sqlite', *bad); assert r.returncode != 0 and '--stack-max' in r.stderr
 
 def test_auto_schedule_fit_as_separate():
     """Under the default 'auto' evaluation schedule a stack evaluates only when a member nears its fit or the budget affords
