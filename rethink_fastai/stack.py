@@ -217,10 +217,12 @@ def stack_loss(pred:torch.Tensor, # Stacked logits `(K, B, C)`
 class StackLoss:
     "`stack_loss`, keeping the members' losses `(K,)` of its last call in `members`: the stack's recorder reads them rather than compute them again"
     members = None
+    def __init__(self, exact:bool=True, # Each member's loss as its separate run computes it (`member_losses`); else in one batched cross-entropy
+                ): self.exact = exact
     def __call__(self, pred:torch.Tensor, # Stacked logits `(K, B, C)`
                  y:torch.Tensor, # Stacked targets `(K, B)`
                 )->torch.Tensor:
-        ls = member_losses(pred, y); self.members = ls.detach()
+        ls = member_losses(pred, y, exact=self.exact); self.members = ls.detach()
         return ls.sum()
 
 def _f32(p): return p.float() if p.dtype in (torch.float16, torch.bfloat16) else p # half precision: the loss in float32
@@ -228,11 +230,13 @@ def _f32(p): return p.float() if p.dtype in (torch.float16, torch.bfloat16) else
 def member_losses(pred, # `(K, B, C)` logits of the stack
                   y, # `(K, B)` targets
                   reduce:bool=True, # Mean over each member's batch (else per example)
+                  exact:bool=True, # With `reduce`: each member's mean as its separate run computes it, to the bit (K cross-entropies); else one batched cross-entropy
                  )->torch.Tensor:
     "Each member's mean cross-entropy `(K,)` on its batch (per example, `(K, B)`, if not `reduce`)"
-    if reduce: return torch.stack([F.cross_entropy(_f32(pred[i]), y[i]) for i in range(len(y))]) # as each separate run computes its loss, to the bit
+    if reduce and exact: return torch.stack([F.cross_entropy(_f32(pred[i]), y[i]) for i in range(len(y))]) # as each separate run computes its loss, to the bit
     k, b = y.shape[:2]
-    return F.cross_entropy(_f32(pred.flatten(0,1)), y.flatten(), reduction='none').view(k, b)
+    ls = F.cross_entropy(_f32(pred.flatten(0,1)), y.flatten(), reduction='none').view(k, b)
+    return ls.mean(1) if reduce else ls
 
 # %% ../nbs/15_stack.ipynb #c643034f
 def _same_data(a:Take, b:Take)->bool:
@@ -451,7 +455,8 @@ def stack_learner(members:list, # The members' `Learner`s, from `rethink_learner
     if mode=='vmap' and any(isinstance(cb, ChannelsLast) for m in members for cb in m.cbs): raise ValueError("a vmap stack cannot train channels_last members")
     model = stack_models([m.model for m in members], shape=tuple(m0.rethink_config['shape']) if mode=='vmap' else None, mode=mode)
     dls = DataLoaders(StackDL([m.dls.train for m in members]), StackDL([m.dls.valid for m in members]))
-    learn = RethinkLearner(dls, model, loss_func=StackLoss(), opt_func=m0.opt_func, lr=m0.lr, wd=m0.wd, cbs=StackRecorder(members, budgets))
+    learn = RethinkLearner(dls, model, loss_func=StackLoss(exact=mode=='loop'), opt_func=m0.opt_func, lr=m0.lr, wd=m0.wd, cbs=StackRecorder(members, budgets))
+    # vmap: one batched loss (K small losses and their backward cost as much as the MLP's own step on digits at K=18)
     learn.convergence_recorder = learn.stack_recorder # its step count, which goes on when member 0 is done, for the schedules
     return set_precision(learn, m0.rethink_config.get('precision', 'fp32'))
 
@@ -553,7 +558,7 @@ def stack_timing(model:nn.Module, # A model (copies are timed; it is not changed
             l.backward(); o.step()
     def stack_step():
         sopt.zero_grad()
-        with cast(): l = stack_loss(sm(x), y)
+        with cast(): l = member_losses(sm(x), y, exact=mode=='loop').sum() # the loss `stack_learner` gives the mode
         l.backward(); sopt.step()
     res = {}
     for name, f in (('separate', sep_step), ('stacked', stack_step)):
