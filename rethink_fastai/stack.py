@@ -262,7 +262,8 @@ def merge_takes(takes:list, # One `Take` (or `TakeCompact`) per member, of the s
 class StackDL:
     "The batches of K loaders in lockstep, stacked: `(K, B, ...)` inputs and `(K, B)` targets, as plain tensors"
     def __init__(self, dls:list, # The members' own loaders, one per member
-                ): self.dls = dls
+                 like:StackDL=None, # A stacked loader over loaders of the same `Take`s (the training loaders), whose merged data this one shares
+                ): self.like, self.dls = like, dls
     @property
     def dls(self)->list: return self._dls
     @dls.setter
@@ -274,12 +275,18 @@ class StackDL:
     def gathered(self)->bool:
         "Are the K batches gathered by one indexing operation over the members' merged data (`TensorDL`s whose batches need no transform; `merge_takes`)?"
         return all(isinstance(dl, TensorDL) and dl.identity_batches for dl in self.dls) and len({dl.bs for dl in self.dls})==1
+    def _shared(self)->list|None:
+        "`like`'s merged data, if it has merged the very `Take`s of these loaders (an evaluation loader's are its training loader's)"
+        l = self.like
+        if l is None or l._merged is None or len(l.dls)!=len(self.dls): return None
+        same = all(a is b for d, e in zip(self.dls, l.dls) for a, b in zip(d.takes, e.takes))
+        return l._merged if same else None
     def __iter__(self):
         # plain tensors: fastai's `TensorImage` would dispatch every operation of the vmapped model through `__torch_function__`
         if not self.gathered:
             for bs in zip(*map(iter, self.dls)): yield tuple(torch.stack([t.as_subclass(torch.Tensor) for t in ts]) for ts in zip(*bs))
             return
-        if self._merged is None: self._merged = [merge_takes(ts) for ts in zip(*(dl.takes for dl in self.dls))]
+        if self._merged is None: self._merged = self._shared() or [merge_takes(ts) for ts in zip(*(dl.takes for dl in self.dls))]
         for dl in self.dls: dl.start_epoch() # each member's own order, from its own random generator, as its separate run draws it
         pos = [dl.positions(dl.sample()) for dl in self.dls]
         n, k, bs = min(map(len, pos)), len(pos), self.dls[0].bs
@@ -335,7 +342,7 @@ class StackRecorder(Callback):
     def _eval_dl(self, dls:list)->StackDL:
         "The stacked loader over `dls`, kept while the stack holds the same members (`StackDL` merges their data once)"
         key = tuple(map(id, dls))
-        if key not in self._eval_dls: self._eval_dls[key] = StackDL(dls)
+        if key not in self._eval_dls: self._eval_dls[key] = StackDL(dls, like=self.learn.dls.train) # the training loaders' merged data
         return self._eval_dls[key]
     def stacked_eval(self, dls:list, # One loader per member of the stack, in stack order
                     )->tuple:
