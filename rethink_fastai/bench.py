@@ -18,7 +18,7 @@ from torch import nn
 import pandas as pd
 from .models import rethink_model, n_params, PAPER_ARCHS
 from .learner import rethink_learner, paper_lr, set_precision, default_channels_last, PRECISIONS
-from .callbacks import eval_loader, preprocess_dtype
+from .callbacks import eval_loader, preprocess_dtype, default_eval_bs
 from .theory import peak_mem_gb
 from .bench_report import *
 
@@ -240,8 +240,9 @@ def _run_limit(chan, spec, info, once=False):
             _sync(dev)
             dt = time.perf_counter()-t
         chan.send('epoch', train_s=dt, n_images=n)
-    t = time.perf_counter(); hand_eval(model, x, y, 1024, crop, prec, once); _sync(dev)
-    return dict(eval_s=time.perf_counter()-t, eval_images=len(y), eval_bs=1024)
+    ebs = default_eval_bs(dev.type, model) # as the kit does
+    t = time.perf_counter(); hand_eval(model, x, y, ebs, crop, prec, once); _sync(dev)
+    return dict(eval_s=time.perf_counter()-t, eval_images=len(y), eval_bs=ebs)
 
 def _run_fastai(chan, spec, info):
     from fastai.vision.all import ImageDataLoaders, CropPad, Normalize, cifar_stats, Learner, SGD, accuracy, CrossEntropyLossFlat

@@ -6,9 +6,10 @@ Docs: https://rethink-fastai.github.io/rethink_fastai/callbacks.html.md"""
 
 # %% ../nbs/04_callbacks.ipynb #a6025045
 from __future__ import annotations
-import contextlib, ctypes, math, os, random, time, warnings
+import contextlib, ctypes, functools, math, os, random, time, warnings
 from pathlib import Path
 import numpy as np, torch
+from torch import nn
 import torch.nn.functional as F
 from fastcore.all import *
 from fastai.callback.core import Callback, CancelTrainException, CancelFitException, CancelValidException
@@ -17,10 +18,11 @@ from fastai.data.core import Datasets
 from fastai.torch_core import to_float, to_detach
 
 # %% auto #0
-__all__ = ['EVAL_NAMES', 'EVAL_SCHEDULES', 'STOP_REASONS', 'run_epoch', 'ExpDecayLR', 'StepScheduler', 'eval_loader',
-           'subset_loader', 'release_memory', 'Rows', 'ConvergenceRecorder', 'FitBudget', 'RunEarlyStopping',
-           'checkpoint_config', 'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'CPUAutocast', 'compile_model',
-           'preprocess_dtype', 'RethinkLearner', 'PlainCrossEntropyLossFlat']
+__all__ = ['EVAL_NAMES', 'EVAL_SCHEDULES', 'TEST_PRECISIONS', 'STOP_REASONS', 'run_epoch', 'ExpDecayLR', 'StepScheduler',
+           'eval_loader', 'subset_loader', 'is_convnet', 'default_eval_bs', 'native_bf16', 'resolve_test_precision',
+           'release_memory', 'Rows', 'ConvergenceRecorder', 'FitBudget', 'RunEarlyStopping', 'checkpoint_config',
+           'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'CPUAutocast', 'compile_model', 'preprocess_dtype',
+           'RethinkLearner', 'PlainCrossEntropyLossFlat']
 
 # %% ../nbs/04_callbacks.ipynb #b7b36dd9
 def run_epoch(learn, # A `Learner` (during `fit`)
@@ -75,6 +77,43 @@ def subset_loader(dl, # An in-order loader (`eval_loader`)
 # %% ../nbs/04_callbacks.ipynb #e6e9f4c8
 EVAL_NAMES = ('train_eval_loss', 'train_eval_acc')
 EVAL_SCHEDULES = ('auto', 'every')
+TEST_PRECISIONS = ('auto', 'train', 'bf16')
+
+def is_convnet(model:nn.Module, # Any torch model
+              )->bool:
+    "Does `model` have convolutions (and so benefit from `channels_last`, and pay most for float32 evaluation)?"
+    return any(isinstance(m, nn.Conv2d) for m in model.modules())
+
+def default_eval_bs(device_type:str, # 'cuda', 'cpu', 'mps'...
+                    model:nn.Module, # The model to evaluate
+                   )->int:
+    "The kit's evaluation batch size: 1024, or 64 for a convnet on the CPU, whose activations then stay in the caches"
+    # small Inception, one thread, float32: 64 images a batch evaluate in 65% of the time 1,024 do (bf16: 88% of 128's);
+    # an MLP's matrix products run best in large batches (`04_callbacks`: the evaluation schedule's measurements)
+    return 64 if device_type=='cpu' and is_convnet(model) else 1024
+
+@functools.cache
+def _cpu_flags()->frozenset:
+    try: return frozenset(first(l for l in open('/proc/cpuinfo') if l.startswith('flags')).split(':', 1)[1].split())
+    except (OSError, TypeError): return frozenset() # no /proc (macOS, Windows): no flags known
+
+def native_bf16(device_type:str, # 'cuda', 'cpu', 'mps'...
+               )->bool:
+    "Does the device compute bfloat16 natively, so faster than float32: a CUDA GPU with bf16, or a CPU with AVX512-BF16 or AMX"
+    if device_type=='cuda': return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    return device_type=='cpu' and bool(_cpu_flags() & {'avx512_bf16', 'amx_bf16'})
+
+def resolve_test_precision(setting:str, # One of `TEST_PRECISIONS`
+                           precision:str, # The training's precision ('fp32', 'bf16', 'fp16')
+                           device_type:str, # The device's type
+                           model:nn.Module, # The model
+                           native:bool=None, # Does the device compute bf16 natively (default: `native_bf16`)
+                          )->str:
+    "The precision of a run's test-set passes, 'bf16' or 'train' (the training's): 'auto' is bf16 for a convnet trained in fp32 on a device with native bf16, else the training's"
+    if setting not in TEST_PRECISIONS: raise ValueError(f"unknown test precision {setting!r}: use one of {', '.join(TEST_PRECISIONS)}")
+    if setting!='auto': return setting
+    native = native_bf16(device_type) if native is None else native
+    return 'bf16' if precision=='fp32' and native and is_convnet(model) else 'train'
 
 def _level_key(level:float)->str: return f'{level:g}'
 
@@ -114,6 +153,7 @@ class ConvergenceRecorder(Callback):
     "Record per-step and per-epoch training curves, the time to fit the training set, and when each example is first fitted"
     order = 55 # after fastai's `Recorder` (50), before `ProgressCallback` (60) and the trackers
     _fitting = training_epoch = _skip_test = False
+    _vcast = test_dtype = test_precision_used = None # resolved at `before_fit`
     def __init__(self,
         threshold:float=1., # Training accuracy that counts as fitted
         loss_levels:tuple=(0.1, 0.01), # Training-loss levels whose first crossing is recorded
@@ -124,9 +164,11 @@ class ConvergenceRecorder(Callback):
         schedule:str='auto', # 'auto': passes within `budget`, plus a train-set pass whenever the fit is near; 'every': both passes every epoch
         budget:float=0.15, # With 'auto': the largest share of the run's wall time that optional passes may bring evaluation to
         margin:float=0.05, # With 'auto': a train-set pass when the epoch's batch accuracy plus its last gap to the pass is within this of `threshold`
-        probe_bs:int=32, # With 'auto': the first chunk of a `may_fit` probe (each next chunk twice the last)
+        probe_bs:int=8, # With 'auto': the first chunk of a `may_fit` probe (each next chunk twice the last)
+        test_precision:str='auto', # The test-set passes' precision: 'train' (training's), 'bf16', or 'auto' (`resolve_test_precision`); train-set passes, which find the fit, are always in training's
     ):
         if schedule not in EVAL_SCHEDULES: raise ValueError(f"unknown schedule {schedule!r}: use one of {', '.join(EVAL_SCHEDULES)}")
+        if test_precision not in TEST_PRECISIONS: raise ValueError(f"unknown test precision {test_precision!r}: use one of {', '.join(TEST_PRECISIONS)}")
         store_attr()
         self.reset()
 
@@ -136,7 +178,8 @@ class ConvergenceRecorder(Callback):
         self.history, self.step_loss, self.step_acc = [], [], []
         self.first_fit, self.fit_since, self.marks, self._keep = None, None, {}, False
         self._cost, self._gap = None, 0. # seconds per evaluated image; last train-set accuracy minus batch accuracy
-        self.probes, self._known = [], None # (epoch, examples probed, wrong) of each `may_fit` probe; per-example loss and error when last evaluated
+        self.probes, self._known = [], None # (epoch, examples probed, wrong) of each `may_fit` probe; per-example loss, error and step when last evaluated
+        self._probed = None # the last probe's examples, losses and predictions, at its step: the train-set pass that follows reuses them
 
     # --- state, for checkpoints ---
     _state = ('epoch_done', 'step', 'seconds', 'eval_seconds', 'history', 'step_loss', 'step_acc', 'first_fit', 'fit_since', 'marks')
@@ -157,22 +200,35 @@ class ConvergenceRecorder(Callback):
         m = getattr(d, 'mask', None)
         return m.cpu().bool() if m is not None else torch.zeros(self.n_train, dtype=torch.bool)
 
-    def _autocast(self):
-        "The autocast context that training uses (fastai's `MixedPrecision` or `CPUAutocast`), or none"
+    def _autocast(self, test:bool=False, # For a test-set pass: in `test_precision`
+                 ):
+        "The autocast context that training uses (fastai's `MixedPrecision` or `CPUAutocast`), or none; for a test-set pass, bf16's if `test_precision` says so"
+        if test and self.test_dtype is not None: return torch.autocast(self._device_type(), dtype=self.test_dtype)
         for name in ('mixed_precision', 'cpu_autocast'):
             cb = getattr(self.learn, name, None)
             if cb is not None and getattr(cb, 'autocast', None) is not None: return cb.autocast
         return contextlib.nullcontext()
 
+    def _device_type(self)->str:
+        p = first(self.model.parameters())
+        return p.device.type if p is not None else torch.device(getattr(self.dls, 'device', None) or 'cpu').type
+
+    def _resolve_test_precision(self):
+        "Make `test_precision` concrete for this learner: `test_dtype` is bf16, or None for training's precision"
+        fp32 = isinstance(self._autocast(), contextlib.nullcontext)
+        self.test_precision_used = resolve_test_precision(self.test_precision, 'fp32' if fp32 else 'mixed', self._device_type(), self.model)
+        self.test_dtype = torch.bfloat16 if self.test_precision_used=='bf16' else None
+
     def eval_batches(self, dl, # The loader to evaluate, in order
                      model=None, # The model (default: the learner's)
+                     test:bool=False, # `dl` is the test set: evaluate it in `test_precision`
                     ):
-        "Yield `(logits, targets)` per batch of `dl`: `model` (default: the learner's) in `eval` mode, without gradients, under training's autocast"
+        "Yield `(logits, targets)` per batch of `dl`: `model` (default: the learner's) in `eval` mode, without gradients, under training's autocast (or `test_precision`'s, for the test set)"
         model = self.model if model is None else model
         was = model.training
         model.eval()
         try:
-            with torch.no_grad(), self.learn.loss_not_reduced(), self._autocast():
+            with torch.no_grad(), self.learn.loss_not_reduced(), self._autocast(test):
                 for b in dl: yield to_float(model(*b[:-1])), b[-1]
         finally: model.train(was)
 
@@ -184,11 +240,12 @@ class ConvergenceRecorder(Callback):
 
     def evaluate(self, dl, # The loader to evaluate, in order
                  logits:bool=False, # Also return the logits `(N, C)`
+                 test:bool=False, # `dl` is the test set: evaluate it in `test_precision`
                 )->tuple:
         "Per-example losses and predicted classes of the model on `dl`, in `eval` mode (on the CPU, as plain tensors); and the logits if `logits`"
         cap = getattr(dl, 'n', None) or 512 # the loader's items (a subset's loader has fewer: rows to spare)
         losses, preds, ps = Rows(cap), Rows(cap), Rows(cap)
-        for p, yb in self.eval_batches(dl):
+        for p, yb in self.eval_batches(dl, test=test):
             l, c = self.loss_pred(p, yb); losses.add(l); preds.add(c)
             if logits: ps.add(p.detach().float().cpu())
         res = _plain(losses.value.cpu()), _plain(preds.value.cpu()) # plain tensors: fastai's subclasses do not mix (`TensorImage` preds, `TensorCategory` losses)
@@ -223,21 +280,24 @@ class ConvergenceRecorder(Callback):
         return self.learn.epoch >= getattr(self.learn, 'n_epoch', 1)-1 or getattr(self.learn, 'stopped_because', None) is not None
 
     def may_fit(self)->bool:
-        "Can the training set be fitted now? Probes the examples wrong when last evaluated, highest loss first, in growing chunks: more of them wrong than `threshold` allows says no, and the full pass is saved"
+        "Can the training set be fitted now? Probes the examples wrong when last evaluated, the most recently evaluated and then the highest loss first, in growing chunks: more of them wrong than `threshold` allows says no, and the full pass is saved"
         if self._known is None: return True
-        loss, wrong_then = self._known
+        loss, wrong_then, seen = self._known
         allowed = self.n_train - math.ceil(self.threshold*self.n_train - 1e-9)
         cand = wrong_then.nonzero().flatten()
         if len(cand) <= allowed: return True # nothing the probe could refute: the full pass tells
+        # an example the last probe found wrong is likely wrong still: those first, then the older knowledge by loss
         cand = cand[loss[cand].argsort(descending=True, stable=True)]
-        t, i, size, wrong = time.perf_counter(), 0, max(self.probe_bs, allowed+1), 0
+        cand = cand[seen[cand].argsort(descending=True, stable=True)]
+        t, i, size, wrong, got = time.perf_counter(), 0, max(self.probe_bs, allowed+1), 0, []
         while i < len(cand) and wrong <= allowed:
             idx = cand[i:i+size]
             l, p = self.evaluate(subset_loader(self.eval_dl, idx))
-            loss[idx], wrong_then[idx] = l, p!=self.y_train[idx] # what is known of each example now
-            wrong += int(wrong_then[idx].sum()); i += len(idx); size *= 2
+            loss[idx], wrong_then[idx], seen[idx] = l, p!=self.y_train[idx], self.step # what is known of each example now
+            got.append((idx, l, p)); wrong += int(wrong_then[idx].sum()); i += len(idx); size *= 2
         self.eval_seconds += time.perf_counter()-t
         self.probes.append((self.epoch_done+1, i, wrong))
+        self._probed = (self.step, *map(torch.cat, zip(*got)))
         return wrong <= allowed
 
     def _train_due(self, batch_acc)->bool:
@@ -252,9 +312,10 @@ class ConvergenceRecorder(Callback):
     # --- fastai events ---
     def before_fit(self):
         # `validate`, `get_preds` (inside fastai's lock) and `lr_find` also send `before_fit`: they are no part of the run
-        self.training_epoch, self._fitting = False, False
+        self.training_epoch, self._fitting = False, False; self._vcast_exit()
         if self.learn.lock.locked() or hasattr(self.learn, 'lr_finder'): return
         self._fitting, self._steps = True, Rows()
+        self._resolve_test_precision()
         if not self._keep: self.reset()
         self._keep = False
         self.eval_dl = eval_loader(self.dls.train, self.eval_bs)
@@ -281,6 +342,10 @@ class ConvergenceRecorder(Callback):
         if rec is not None and getattr(self.learn, 'epoch_offset', 0): rec.log = L(run_epoch(self.learn)) # the run's epoch in the table
         self._steps = Rows()
 
+    def _vcast_exit(self):
+        "Leave the test precision's autocast of fastai's validation pass, if on"
+        if self._vcast is not None: self._vcast.__exit__(None, None, None); self._vcast = None
+
     def after_batch(self):
         if not self.training or not len(self.yb) or not self._fitting: return
         pred, y = to_float(self.pred).detach(), self.yb[0]
@@ -300,8 +365,11 @@ class ConvergenceRecorder(Callback):
         "Time fastai's validation pass (the test set), and skip it on the epochs the schedule leaves out"
         self._skip_test, self._tv = False, time.perf_counter()
         if self._fitting and self.training_epoch and not self._test_due(): self._skip_test = True; raise CancelValidException()
+        if self._fitting and self.training_epoch and self.test_dtype is not None: # the test set in `test_precision`: the whole pass under
+            self._vcast = self._autocast(test=True); self._vcast.__enter__() # its autocast (losses in float32: autocast's rule for them)
 
     def after_cancel_validate(self):
+        self._vcast_exit()
         # keep the table's columns: fastai's `Recorder` logs its (empty, so None) test metrics instead of dropping them
         rec = getattr(self.learn, 'recorder', None)
         if getattr(self, '_skip_test', False) and rec is not None: rec.cancel_valid = False
@@ -312,6 +380,7 @@ class ConvergenceRecorder(Callback):
         if rec is not None: rec.cancel_train = False
 
     def after_validate(self):
+        self._vcast_exit()
         if not self._fitting or not self.training_epoch: return
         rec = getattr(self.learn, 'recorder', None)
         met = first(m for m in self.learn.metrics if getattr(m, 'name', None)=='accuracy')
@@ -329,12 +398,21 @@ class ConvergenceRecorder(Callback):
     def after_train(self): release_memory() # what the epoch's steps left in the heap, before the evaluation passes
     def after_epoch(self): self.training_epoch = False
     def after_fit(self):
+        self._vcast_exit()
         if self._fitting:
             self.ensure_eval() # the run's last state is always measured: train and test
             self.seconds = self.elapsed
         self._fitting = self.training_epoch = False
 
     # --- measurements ---
+    def _with_probed(self, idx, loss, pred)->tuple:
+        "The train-set pass's `(losses, preds)`, and how many examples it evaluated: the probe's examples `idx` as it found them, the others evaluated now"
+        rest = torch.ones(self.n_train, dtype=torch.bool); rest[idx] = False; rest = rest.nonzero().flatten()
+        losses, preds = torch.empty(self.n_train, dtype=loss.dtype), torch.empty(self.n_train, dtype=pred.dtype)
+        losses[idx], preds[idx] = loss, pred
+        if len(rest): losses[rest], preds[rest] = self.evaluate(subset_loader(self.eval_dl, rest))
+        return (losses, preds), len(rest)
+
     @staticmethod
     def _labels(y, dl)->torch.Tensor:
         "`y` if it has one label per item of `dl`, else the labels gathered from `dl`"
@@ -343,7 +421,7 @@ class ConvergenceRecorder(Callback):
 
     def _test_eval(self):
         t = time.perf_counter()
-        l, p = self.evaluate(self.dls.valid)
+        l, p = self.evaluate(self.dls.valid, test=True)
         self._timed(t, len(p))
         return l.mean().item(), (p==self.y_test).float().mean().item()
 
@@ -400,13 +478,16 @@ class ConvergenceRecorder(Callback):
         "Evaluate the training set into `row`: accuracies overall, on clean and corrupted examples, and the per-example epochs"
         t = time.perf_counter()
         keep = getattr(self, 'keep_logits', False) # set by listeners that read the logits (e.g. `scores.ExampleScores`)
-        out = self.evaluate(self.eval_dl, logits=True) if keep else self.evaluate(self.eval_dl)
+        probed, self._probed = self._probed, None
+        if not keep and probed is not None and probed[0]==self.step: # this model's probe: evaluate only the examples it did not
+            out, n = self._with_probed(*probed[1:])
+        else: out = self.evaluate(self.eval_dl, logits=True) if keep else self.evaluate(self.eval_dl); n = len(out[1])
         losses, preds = out[:2]
-        self._timed(t, len(preds))
+        self._timed(t, n)
         ep = row['epoch']
         self.train_pass = dict(epoch=ep, init=init, losses=losses, preds=preds, logits=out[2] if keep else None)
         correct, mask = preds==self.y_train, self.mask
-        self._known = (losses.clone(), ~correct)
+        self._known = (losses.clone(), ~correct, torch.full((self.n_train,), self.step))
         self.first_fit[(self.first_fit<0) & correct] = ep
         self.fit_since[~correct] = -1
         self.fit_since[(self.fit_since<0) & correct] = ep

@@ -136,18 +136,20 @@ class DistributedRecorder(ConvergenceRecorder):
         keep_steps:bool=True, # Keep the per-step loss and batch accuracy
         topk:tuple=(), # Also record top-k accuracies for these k (e.g. `(5,)`)
         test_every:int=1, # Evaluate the test set every this many epochs (and when the run stops)
+        test_precision:str='auto', # The test-set passes' precision (`ConvergenceRecorder`)
     ):
-        super().__init__(threshold, loss_levels, eval_bs, eval_init, keep_steps, test_every)
+        super().__init__(threshold, loss_levels, eval_bs, eval_init, keep_steps, test_every, test_precision=test_precision)
         self.topk, self._hits, self._test_hits, self._ns = tuple(topk), None, None, []
 
     @property
     def name(self): return 'convergence_recorder' # `learn.convergence_recorder`, as the budget and `fit_memorize` expect
 
     def evaluate(self, dl, # Loader to evaluate: a `ShardedDL` (each rank its shard) or a plain one
+                 test:bool=False, # `dl` is the test set: evaluate it in `test_precision`
                 )->tuple:
         "Per-example losses and predicted classes on all of `dl` (gathered over ranks), in `eval` mode, on the CPU"
         losses, preds, hits = [], [], []
-        for p, yb in self.eval_batches(dl, getattr(self.model, 'module', self.model)): # not the DDP wrapper: no collective per batch
+        for p, yb in self.eval_batches(dl, getattr(self.model, 'module', self.model), test=test): # not the DDP wrapper: no collective per batch
             l, c = self.loss_pred(p, yb); losses.append(l); preds.append(c)
             if self.topk: hits.append(p.topk(min(max(self.topk), p.shape[-1]), -1).indices == yb[:,None])
         dev = self.dls.device or 'cpu'
@@ -230,7 +232,7 @@ def use_recorder(learn, # A learner from `rethink_learner`
     old = getattr(learn, 'convergence_recorder', None)
     if isinstance(old, DistributedRecorder): old.topk = tuple(topk) or old.topk; return old
     kw = dict(threshold=old.threshold, loss_levels=old.loss_levels, eval_bs=old.eval_bs, eval_init=old.eval_init,
-              keep_steps=old.keep_steps, test_every=old.test_every) if old is not None else {}
+              keep_steps=old.keep_steps, test_every=old.test_every, test_precision=old.test_precision) if old is not None else {}
     if old is not None: learn.remove_cb(old)
     rec = DistributedRecorder(**kw, topk=topk)
     learn.add_cb(rec)

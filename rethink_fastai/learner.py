@@ -32,7 +32,7 @@ from .callbacks import *
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'MAX_EPOCHS', 'SCHEDULES', 'PAPER_DATASETS', 'DECAY_STEPS', 'TRACKERS', 'NOT_KEY', 'KEY_ALWAYS',
-           'PLUGIN_GROUP', 'RUN_OPTIONS', 'sgd', 'paper_lr', 'set_precision', 'is_convnet', 'default_channels_last',
+           'PLUGIN_GROUP', 'RUN_OPTIONS', 'sgd', 'paper_lr', 'set_precision', 'default_channels_last',
            'rethink_learner', 'StepDecayLR', 'fit_callbacks', 'save_record', 'load_record', 'history_df', 'steps_df',
            'memorization_df', 'records_df', 'relative_convergence', 'RunConfig', 'settings_table', 'tracking',
            'check_device', 'check_folder', 'load_plugins', 'run_option', 'run_options', 'learner_kwargs',
@@ -76,11 +76,6 @@ def set_precision(learn:Learner, # The learner to set up
     if dev!='cpu': raise ValueError(f"precision={precision!r} is supported on cuda and cpu, not {dev}: use 'fp32'")
     return learn.add_cb(CPUAutocast(torch.bfloat16))
 
-def is_convnet(model:nn.Module, # Any torch model
-              )->bool:
-    "Does `model` have convolutions (and so benefit from `channels_last`)?"
-    return any(isinstance(m, nn.Conv2d) for m in model.modules())
-
 def default_channels_last(device_type:str, # 'cuda', 'cpu', 'mps'...
                           model:nn.Module, # The model to train
                          )->bool:
@@ -122,10 +117,11 @@ def rethink_learner(
     opt_func=None, # Optimizer (default: `sgd`, torch's SGD with momentum `mom`)
     threshold:float=1., # Training accuracy that counts as fitted
     loss_levels:tuple=(0.1, 0.01), # Training-loss levels whose first crossing is recorded
-    eval_bs:int=1024, # Batch size of the per-epoch evaluations
+    eval_bs:int=None, # Batch size of the evaluation passes, train and test set (default: `default_eval_bs`; with `dls` given, its test loader's own)
     test_every:int=1, # Evaluate the test set every this many epochs (and when the run stops)
     eval_schedule:str='auto', # 'auto' (evaluation within `eval_budget` of the wall time, fit epoch exact) or 'every' epoch; early stopping needs 'every'
     eval_budget:float=0.15, # Largest share of the wall time that optional evaluation passes may take, with 'auto'
+    test_precision:str='auto', # Test-set passes in 'train'ing's precision, 'bf16', or 'auto' (bf16 for a convnet trained in fp32 where bf16 is native: `resolve_test_precision`)
     compile:bool=False, # `torch.compile` the model (`compile_model`; the eager model if compiling fails)
     init_seed:int=None, # Seed of initialization and shuffling, if not `seed`
     dls=None, # Ready `DataLoaders` (the data arguments are then ignored)
@@ -138,7 +134,8 @@ def rethink_learner(
     init_seed = seed if init_seed is None else init_seed
     if early_stopping and test_every!=1: raise ValueError("early stopping watches the test accuracy every epoch: use test_every=1")
     if early_stopping: eval_schedule = 'every' # it watches the test accuracy every epoch
-    if dls is None:
+    made = dls is None
+    if made:
         kwargs = preprocess_dtype(precision, device, augment) | kwargs
         set_seed(init_seed)
         dls = randomized_dls(dataset, randomization, corruption, seed, bs=bs, augment=augment, device=device, **kwargs)
@@ -147,8 +144,12 @@ def rethink_learner(
         set_seed(init_seed)
         model = rethink_model(arch, shape, len(dls.vocab), **_model_kwargs(dropout, bn, model_kwargs))
     lr = paper_lr(arch) if lr is None else lr
+    dev = torch.device(getattr(dls, 'device', None) or default_device()).type
+    test_precision = resolve_test_precision(test_precision, precision, dev, model)
+    eval_bs = eval_bs or default_eval_bs(dev, model)
+    if made: dls.loaders[1] = dls.valid.new(bs=eval_bs) # the test set's passes in evaluation batches too (the loader draws nothing)
     learn = RethinkLearner(dls, model, loss_func=PlainCrossEntropyLossFlat(), opt_func=opt_func or partial(sgd, mom=mom), lr=lr, wd=wd,
-                    metrics=accuracy, cbs=[ConvergenceRecorder(threshold, loss_levels, eval_bs, test_every=test_every, schedule=eval_schedule, budget=eval_budget), *_early_stopping(early_stopping), *L(cbs)])
+                    metrics=accuracy, cbs=[ConvergenceRecorder(threshold, loss_levels, eval_bs, test_every=test_every, schedule=eval_schedule, budget=eval_budget, test_precision=test_precision), *_early_stopping(early_stopping), *L(cbs)])
     set_precision(learn, precision)
     if compile: compile_model(learn)
     if channels_last is None: channels_last = default_channels_last(_device_type(learn), model)
@@ -162,7 +163,7 @@ def rethink_learner(
         bs=dls.train.bs, lr=lr, mom=mom, wd=wd, dropout=dropout, augment=augment, bn=bn,
         early_stopping=early_stopping if isinstance(early_stopping, (int, float, dict, type(None))) else str(early_stopping),
         opt=getattr(opt_func, '__name__', 'sgd') if opt_func else 'sgd', precision=precision, channels_last=bool(channels_last),
-        test_every=test_every, eval_schedule=eval_schedule, eval_budget=eval_budget, compile=compile, device=str(getattr(dls, 'device', None) or default_device()))
+        eval_bs=eval_bs, test_every=test_every, eval_schedule=eval_schedule, eval_budget=eval_budget, test_precision=test_precision, compile=compile, device=str(getattr(dls, 'device', None) or default_device()))
     return learn
 
 # %% ../nbs/05_learner.ipynb #208068e9
@@ -419,7 +420,7 @@ class RunConfig:
     until_fit:bool=True # Stop once the training set is fitted (False: spend the whole budget)
     threshold:float=1. # Training accuracy that counts as fitted
     early_stopping:int=None # Patience, in epochs, of early stopping on test accuracy
-    eval_bs:int=1024 # Batch size of the per-epoch evaluations
+    eval_bs:int=None # Batch size of the evaluation passes, train and test set (default: 1024, or 64 for a convnet on the CPU: `default_eval_bs`)
     test_every:int=1 # Evaluate the test set every this many epochs (and when the run stops)
     seed:int=0 # Seed of the randomization, the subset, the initialization and the shuffling
     init_seed:int=None # Seed of initialization and shuffling, if not `seed`
@@ -441,6 +442,7 @@ class RunConfig:
     tracker:str=None # Experiment tracker: 'tensorboard', 'wandb' (offline unless WANDB_MODE says otherwise) or 'csv' (not part of the key)
     eval_schedule:str='auto' # Evaluation: 'auto' (train-set pass whenever the fit is near, so its epoch is exact; test set at the fit and the end; other passes while evaluation stays within `eval_budget` of the wall time) or 'every' epoch (early stopping uses 'every')
     eval_budget:float=0.15 # With 'auto': the largest share of the wall time that optional evaluation passes may bring evaluation to
+    test_precision:str='auto' # Test-set passes in 'train'ing's precision, 'bf16', or 'auto': bf16 for a convnet trained in fp32 on a device with native bf16 (AMX or AVX512-BF16 CPUs, CUDA), where a float32 test pass costs most; train-set passes, which find the fit, stay in training's (not part of the key)
     compile:bool=False # `torch.compile` the model (slow to start; on the CPU it needs a C++ compiler, else the run goes on eager with a warning)
 
     def __post_init__(self):
@@ -473,7 +475,7 @@ class RunConfig:
         if d=='auto': d = 'epoch' if str(self.dataset) in PAPER_DATASETS else DECAY_STEPS
         return None if d=='epoch' else d
 
-NOT_KEY = ('threads', 'tracker', 'data', 'preprocess', 'compile', 'eval_budget') # how a run is executed, watched and found, not what it trains (the data's identity, not its path, is in the key)
+NOT_KEY = ('threads', 'tracker', 'data', 'preprocess', 'compile', 'eval_budget', 'test_precision') # how a run is executed, watched and found, not what it trains (the data's identity, not its path, is in the key)
 KEY_ALWAYS = ('dataset', 'randomization', 'arch', 'seed') # in every key, so the store's configs read plainly
 
 @functools.cache
@@ -525,7 +527,7 @@ def _validate(c:RunConfig):
     _need(fin(c.max_rotate) and c.max_rotate >= 0, f"max_rotate must be finite and at least 0, got {c.max_rotate}")
     for k, ok in (('randomization', RANDOMIZATIONS+NOISE_RANDOMIZATIONS), ('schedule', SCHEDULES), ('precision', PRECISIONS),
                   ('tracker', (None, *TRACKERS)), ('channels', ('together', 'apart')), ('match', ('global', 'channel')),
-                  ('preprocess', PREPROCESS), ('human', sum(HUMAN_LABELS.values(), ()))):
+                  ('preprocess', PREPROCESS), ('human', sum(HUMAN_LABELS.values(), ())), ('test_precision', TEST_PRECISIONS)):
         _need(getattr(c, k) in ok, f"unknown {k} {getattr(c, k)!r}: use one of {', '.join(o for o in ok if o)}")
     _need(c.early_stopping is None or c.test_every==1, "early stopping watches the test accuracy every epoch: use test_every=1")
     _need(c.eval_schedule in EVAL_SCHEDULES and 0 <= c.eval_budget <= 1, f"eval_schedule must be one of {', '.join(EVAL_SCHEDULES)} and eval_budget in [0, 1], got {c.eval_schedule!r}, {c.eval_budget}")

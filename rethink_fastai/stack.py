@@ -345,12 +345,13 @@ class StackRecorder(Callback):
         if key not in self._eval_dls: self._eval_dls[key] = StackDL(dls, like=self.learn.dls.train) # the training loaders' merged data
         return self._eval_dls[key]
     def stacked_eval(self, dls:list, # One loader per member of the stack, in stack order
+                     test:bool=False, # `dls` are the test sets: evaluate them in the members' `test_precision`
                     )->tuple:
         "Per-member losses and predicted classes `(K, N)` on `dls` (one loader per member), in one stacked pass in `eval` mode"
         rec, model, ls, ps = self.members[0].convergence_recorder, self.model, [], []
         was = model.training; model.eval()
         try:
-            with torch.no_grad(), rec._autocast():
+            with torch.no_grad(), rec._autocast(test):
                 for xb, yb in self._eval_dl(dls):
                     p = model(xb).float(); ls.append(member_losses(p, yb, reduce=False)); ps.append(p.argmax(-1))
         finally: model.train(was)
@@ -360,7 +361,7 @@ class StackRecorder(Callback):
     # --- the evaluation schedule: the members' own ('auto' or 'every'), each pass stacked over every member ---
     def _timed_eval(self, key:str, dls:list)->tuple:
         "A stacked pass over `dls`, its wall time counted as evaluation by the stack and by every active member (each waits for it)"
-        t = time.perf_counter(); res = self.stacked_eval(dls); dt = time.perf_counter()-t
+        t = time.perf_counter(); res = self.stacked_eval(dls, test=key=='test'); dt = time.perf_counter()-t
         self.eval_seconds += dt; self._cost[key] = dt
         for i in self.active: self.members[i].convergence_recorder.eval_seconds += dt
         return res
@@ -377,7 +378,8 @@ class StackRecorder(Callback):
             r = ms[i].convergence_recorder
             s = self.slots.index(i)
             cache = {id(dl): (evals[k][0][s], evals[k][1][s]) for k, dl in (('train', r.eval_dl), ('test', ms[i].dls.valid)) if k in evals}
-            r.__dict__['evaluate'] = lambda dl, c=cache, r=r: c.get(id(dl)) or type(r).evaluate(r, dl)
+            if 'train' in evals: r._probed = None # the stacked pass has every example: no probe's to reuse
+            r.__dict__['evaluate'] = lambda dl, c=cache, r=r, **kw: c.get(id(dl)) or type(r).evaluate(r, dl, **kw)
 
     def after_epoch(self):
         lr, ms = self.opt.hypers[-1]['lr'], self.members
