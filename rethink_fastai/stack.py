@@ -365,12 +365,23 @@ class StackRecorder(Callback):
         self.eval_seconds += dt; self._cost[key] = dt
         for i in self.active: self.members[i].convergence_recorder.eval_seconds += dt
         return res
+    def _pass_cost(self, key:str)->float|None:
+        "Predicted seconds of a stacked pass over `key`'s sets ('train', 'test'): the last one's; before any, the members' own per-image cost (their epoch-0 passes) times their images; None if unknown"
+        if key in self._cost: return self._cost[key]
+        recs = [self.members[i].convergence_recorder for i in self.slots]
+        if any(r._cost is None for r in recs): return None
+        return sum(r._cost*(r.n_train if key=='train' else len(r.y_test)) for r in recs)
     def _affordable(self, key:str)->bool:
         "Does one more stacked pass over `key`'s sets ('train', 'test') keep the stack's evaluation within the members' `eval_budget`, the final passes reserved?"
-        if key not in self._cost: return True # one pass measures its cost
-        extra = self._cost[key] + sum(self._cost.values())
+        cost = {k: self._pass_cost(k) for k in ('train', 'test')}
+        if cost[key] is None: return True # one pass measures its cost
+        extra = cost[key] + sum(c or 0. for c in cost.values()) # this pass, and the final train-set and test-set passes
         elapsed = time.perf_counter() - self._t0
         return self.eval_seconds + extra <= self.members[0].convergence_recorder.budget*(elapsed + extra)
+    def _ending(self, i:int)->bool:
+        "Does member `i`'s budget end its run at this epoch, fitted or not: its last epoch, or a budget of steps or seconds spent in it"
+        fb, m = self.budgets[i], self.members[i]
+        return getattr(m, 'stopped_because', None) is not None or (fb.epochs is not None and m.convergence_recorder.epoch_done+1 >= fb.epochs)
     def _read_from(self, evals:dict):
         "Make each member's recorder read its passes from the stacked ones in `evals` (its own pass for anything else)"
         ms = self.members
@@ -389,10 +400,11 @@ class StackRecorder(Callback):
         near = not every and any(r.near_fit(r.batch_acc()) and r.may_fit() for r in recs.values())
         # as each member's own schedule asks, but in stacked passes: a train-set pass whenever a member may have fitted
         # (near it, and its probe, on its own model, does not rule it out: its fit epoch stays exact) or the budget
-        # affords one; the test set when affordable, and at a member's fit
-        evals = {}
-        if every or near or self._affordable('train'): evals['train'] = self._timed_eval('train', [m.convergence_recorder.eval_dl for m in sms])
-        if every or self._affordable('test'): evals['test'] = self._timed_eval('test', [m.dls.valid for m in sms])
+        # affords one; the test set when affordable, and at a member's fit; both when a member's budget ends its run here
+        # (its separate run's last epoch gets both passes)
+        evals, ending = {}, any(self._ending(i) for i in self.active)
+        if every or near or ending or self._affordable('train'): evals['train'] = self._timed_eval('train', [m.convergence_recorder.eval_dl for m in sms])
+        if every or ending or self._affordable('test'): evals['test'] = self._timed_eval('test', [m.dls.valid for m in sms])
         self._read_from(evals)
         for i in list(self.active):
             m = self.members[i]; rec = m.convergence_recorder
