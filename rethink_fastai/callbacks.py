@@ -177,7 +177,7 @@ class ConvergenceRecorder(Callback):
         self.epoch_done, self.step, self.seconds, self.eval_seconds = 0, 0, 0., 0.
         self.history, self.step_loss, self.step_acc = [], [], []
         self.first_fit, self.fit_since, self.marks, self._keep = None, None, {}, False
-        self._cost, self._gap = None, 0. # seconds per evaluated image; last train-set accuracy minus batch accuracy
+        self._cost, self._gap = {}, 0. # seconds per evaluated image of a 'train' and a 'test' pass; last train-set accuracy minus batch accuracy
         self.probes, self._known = [], None # (epoch, examples probed, wrong) of each `may_fit` probe; per-example loss, error and step when last evaluated
         self._probed = None # the last probe's examples, losses and predictions, at its step: the train-set pass that follows reuses them
 
@@ -253,18 +253,25 @@ class ConvergenceRecorder(Callback):
         return (*res, _plain(ps.value)) if logits else res
 
     # --- the evaluation schedule ---
-    def _timed(self, t0:float, n:int):
-        "Count the pass that started at `t0` over `n` images as evaluation time, and keep its cost per image"
+    def _timed(self, t0:float, n:int, kind:str='train'):
+        "Count the pass that started at `t0` over `n` images as evaluation time, and keep its cost per image for passes of its `kind` ('train', 'test')"
         dt = time.perf_counter()-t0
         self.eval_seconds += dt
-        if n: self._cost = dt/n
+        if n: self._cost[kind] = dt/n
 
-    def affordable(self, n:int, # Passes wanted now (each costing the last measured pass time)
+    def per_image(self, kind:str, # 'train' or 'test'
+                 )->float|None:
+        "Seconds per image of the last pass of this kind, else of the other kind (the sets differ in batch size and, with `test_precision`, precision), else None"
+        return self._cost.get(kind, self._cost.get('test' if kind=='train' else 'train'))
+
+    def affordable(self, n:int, # Images of the pass wanted now
+                   kind:str='train', # Its kind: 'train' or 'test'
                   )->bool:
         "With 'every', always; with 'auto', whether a pass over `n` more images keeps evaluation within `budget` of the wall time, the run's final passes reserved"
         if self.schedule=='every': return True
-        if self._cost is None: return False
-        extra = self._cost*(n + self.n_train + len(self.y_test)) # this pass, and the final train-set and test-set passes
+        if not self._cost: return False
+        tr, te = self.per_image('train'), self.per_image('test')
+        extra = (tr if kind=='train' else te)*n + tr*self.n_train + te*len(self.y_test) # this pass, and the final train-set and test-set passes
         return self.eval_seconds + extra <= self.budget*(self.elapsed + extra)
 
     def near_fit(self, batch_acc:float|None, # The epoch's online (mini-batch) training accuracy
@@ -307,7 +314,7 @@ class ConvergenceRecorder(Callback):
 
     def _test_due(self)->bool:
         if self.schedule=='every': return not (self.test_every>1 and (self.epoch_done+1) % self.test_every)
-        return self.last_epoch() or self.affordable(len(self.y_test))
+        return self.last_epoch() or self.affordable(len(self.y_test), 'test')
 
     # --- fastai events ---
     def before_fit(self):
@@ -335,7 +342,7 @@ class ConvergenceRecorder(Callback):
         self._t0, self._s0 = time.perf_counter(), self.seconds
         if self.eval_init and not self.history:
             row = self._epoch_row(None, None, lr=self.opt.hypers[-1]['lr'] if self.opt else None, init=True) # measures the cost
-            if self.affordable(len(self.y_test)): row['test_loss'], row['test_acc'] = self._test_eval()
+            if self.affordable(len(self.y_test), 'test'): row['test_loss'], row['test_acc'] = self._test_eval()
 
     def before_epoch(self):
         rec = getattr(self.learn, 'recorder', None)
@@ -387,7 +394,7 @@ class ConvergenceRecorder(Callback):
         if self._skip_test: tl = ta = None
         elif rec is not None and met is not None and not getattr(rec, 'cancel_valid', False):
             tl, ta = float(rec.loss.value), float(met.value)  # fastai's validation pass is the test set
-            self._timed(self._tv, len(self.y_test))
+            self._timed(self._tv, len(self.y_test), 'test')
         else: tl, ta = self._test_eval()
         ba = self.batch_acc()
         row = self._epoch_row(tl, ta, lr=self.opt.hypers[-1]['lr'], train=self._train_due(ba))
@@ -422,7 +429,7 @@ class ConvergenceRecorder(Callback):
     def _test_eval(self):
         t = time.perf_counter()
         l, p = self.evaluate(self.dls.valid, test=True)
-        self._timed(t, len(p))
+        self._timed(t, len(p), 'test')
         return l.mean().item(), (p==self.y_test).float().mean().item()
 
     def _fill_log(self, row:dict):

@@ -369,8 +369,8 @@ class StackRecorder(Callback):
         "Predicted seconds of a stacked pass over `key`'s sets ('train', 'test'): the last one's; before any, the members' own per-image cost (their epoch-0 passes) times their images; None if unknown"
         if key in self._cost: return self._cost[key]
         recs = [self.members[i].convergence_recorder for i in self.slots]
-        if any(r._cost is None for r in recs): return None
-        return sum(r._cost*(r.n_train if key=='train' else len(r.y_test)) for r in recs)
+        if any(r.per_image(key) is None for r in recs): return None
+        return sum(r.per_image(key)*(r.n_train if key=='train' else len(r.y_test)) for r in recs)
     def _affordable(self, key:str)->bool:
         "Does one more stacked pass over `key`'s sets ('train', 'test') keep the stack's evaluation within the members' `eval_budget`, the final passes reserved?"
         cost = {k: self._pass_cost(k) for k in ('train', 'test')}
