@@ -15,14 +15,14 @@ from fastcore.all import *
 from fastai.callback.core import Callback, CancelTrainException, CancelFitException, CancelValidException
 from fastai.callback.schedule import ParamScheduler
 from fastai.data.core import Datasets
-from fastai.torch_core import to_float, to_detach
+from fastai.torch_core import to_float, to_detach, default_device
 
 # %% auto #0
 __all__ = ['EVAL_NAMES', 'EVAL_SCHEDULES', 'TEST_PRECISIONS', 'STOP_REASONS', 'run_epoch', 'ExpDecayLR', 'StepScheduler',
-           'eval_loader', 'subset_loader', 'is_convnet', 'default_eval_bs', 'native_bf16', 'resolve_test_precision',
-           'release_memory', 'Rows', 'ConvergenceRecorder', 'FitBudget', 'RunEarlyStopping', 'checkpoint_config',
-           'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'CPUAutocast', 'compile_model', 'preprocess_dtype',
-           'RethinkLearner', 'PlainCrossEntropyLossFlat']
+           'eval_loader', 'subset_loader', 'is_convnet', 'dls_device_type', 'default_eval_bs', 'native_bf16',
+           'resolve_test_precision', 'release_memory', 'Rows', 'ConvergenceRecorder', 'FitBudget', 'RunEarlyStopping',
+           'checkpoint_config', 'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'CPUAutocast', 'compile_model',
+           'preprocess_dtype', 'RethinkLearner', 'PlainCrossEntropyLossFlat']
 
 # %% ../nbs/04_callbacks.ipynb #b7b36dd9
 def run_epoch(learn, # A `Learner` (during `fit`)
@@ -83,6 +83,11 @@ def is_convnet(model:nn.Module, # Any torch model
               )->bool:
     "Does `model` have convolutions (and so benefit from `channels_last`, and pay most for float32 evaluation)?"
     return any(isinstance(m, nn.Conv2d) for m in model.modules())
+
+def dls_device_type(dls, # fastai `DataLoaders` or a loader
+                   )->str:
+    "The type of the device `dls` puts its batches on ('cpu', 'cuda'...): fastai's `default_device()` where it names none"
+    return torch.device(getattr(dls, 'device', None) or default_device()).type
 
 def default_eval_bs(device_type:str, # 'cuda', 'cpu', 'mps'...
                     model:nn.Module, # The model to evaluate
@@ -203,20 +208,16 @@ class ConvergenceRecorder(Callback):
     def _autocast(self, test:bool=False, # For a test-set pass: in `test_precision`
                  ):
         "The autocast context that training uses (fastai's `MixedPrecision` or `CPUAutocast`), or none; for a test-set pass, bf16's if `test_precision` says so"
-        if test and self.test_dtype is not None: return torch.autocast(self._device_type(), dtype=self.test_dtype)
+        if test and self.test_dtype is not None: return torch.autocast(dls_device_type(self.dls), dtype=self.test_dtype)
         for name in ('mixed_precision', 'cpu_autocast'):
             cb = getattr(self.learn, name, None)
             if cb is not None and getattr(cb, 'autocast', None) is not None: return cb.autocast
         return contextlib.nullcontext()
 
-    def _device_type(self)->str:
-        p = first(self.model.parameters())
-        return p.device.type if p is not None else torch.device(getattr(self.dls, 'device', None) or 'cpu').type
-
     def _resolve_test_precision(self):
         "Make `test_precision` concrete for this learner: `test_dtype` is bf16, or None for training's precision"
         fp32 = isinstance(self._autocast(), contextlib.nullcontext)
-        self.test_precision_used = resolve_test_precision(self.test_precision, 'fp32' if fp32 else 'mixed', self._device_type(), self.model)
+        self.test_precision_used = resolve_test_precision(self.test_precision, 'fp32' if fp32 else 'mixed', dls_device_type(self.dls), self.model)
         self.test_dtype = torch.bfloat16 if self.test_precision_used=='bf16' else None
 
     def eval_batches(self, dl, # The loader to evaluate, in order
@@ -709,7 +710,6 @@ def preprocess_dtype(precision:str='fp32', # 'fp32', 'fp16' or 'bf16'
                      preprocess:str='auto', # `randomized_dls`'s `preprocess`
                     )->dict:
     "`randomized_dls`'s `dtype` for a run in `precision`: bf16/fp16 on CUDA for data preprocessed once, else nothing (float32)"
-    from fastai.torch_core import default_device
     half = dict(bf16=torch.bfloat16, fp16=torch.float16).get(precision)
     dev = torch.device(device if device is not None else default_device())
     return dict(dtype=half) if half is not None and dev.type=='cuda' and not augment and preprocess!='batch' else {}

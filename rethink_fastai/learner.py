@@ -57,17 +57,13 @@ def paper_lr(arch:str, # An architecture name
 # %% ../nbs/05_learner.ipynb #29c2d500
 PRECISIONS = ('fp32', 'fp16', 'bf16')
 
-def _device_type(learn)->str:
-    d = getattr(learn.dls, 'device', None) or default_device()
-    return torch.device(d).type
-
 def set_precision(learn:Learner, # The learner to set up
                   precision:str='fp32', # One of `PRECISIONS`
                  )->Learner:
     "Train `learn` in `precision`: fastai's `to_fp16`/`to_bf16` on CUDA, `CPUAutocast` for bf16 on the CPU"
     if precision not in PRECISIONS: raise ValueError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
     learn.remove_cbs([MixedPrecision, CPUAutocast])
-    dev = _device_type(learn)
+    dev = dls_device_type(learn.dls)
     if precision=='fp32': return learn
     if dev=='cuda': return learn.to_fp16() if precision=='fp16' else learn.to_bf16()
     if precision=='fp16':
@@ -144,7 +140,7 @@ def rethink_learner(
         set_seed(init_seed)
         model = rethink_model(arch, shape, len(dls.vocab), **_model_kwargs(dropout, bn, model_kwargs))
     lr = paper_lr(arch) if lr is None else lr
-    dev = torch.device(getattr(dls, 'device', None) or default_device()).type
+    dev = dls_device_type(dls)
     test_precision = resolve_test_precision(test_precision, precision, dev, model)
     eval_bs = eval_bs or default_eval_bs(dev, model)
     if made: dls.loaders[1] = dls.valid.new(bs=eval_bs) # the test set's passes in evaluation batches too (the loader draws nothing)
@@ -152,7 +148,7 @@ def rethink_learner(
                     metrics=accuracy, cbs=[ConvergenceRecorder(threshold, loss_levels, eval_bs, test_every=test_every, schedule=eval_schedule, budget=eval_budget, test_precision=test_precision), *_early_stopping(early_stopping), *L(cbs)])
     set_precision(learn, precision)
     if compile: compile_model(learn)
-    if channels_last is None: channels_last = default_channels_last(_device_type(learn), model)
+    if channels_last is None: channels_last = default_channels_last(dev, model)
     if channels_last: learn.add_cb(ChannelsLast())
     d = getattr(dls, 'data', None)
     learn.rethink_config = dict(

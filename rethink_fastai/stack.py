@@ -239,10 +239,12 @@ def member_losses(pred, # `(K, B, C)` logits of the stack
     return ls.mean(1) if reduce else ls
 
 # %% ../nbs/15_stack.ipynb #c643034f
+_TAKE_DATA = ('t', 'mean', 'adj') # the tensors a `Take` or `TakeCompact` holds (`TakeCompact` all three)
+
 def _same_data(a:Take, b:Take)->bool:
     "Do the `Take`s `a` and `b` hold the same data (the same tensors, or equal ones)?"
     eq = lambda x,y: x is y or (x is not None and y is not None and x.shape==y.shape and x.dtype==y.dtype and x.device==y.device and torch.equal(x, y))
-    return type(a) is type(b) and all(eq(getattr(a, n, None), getattr(b, n, None)) for n in ('t', 'mean', 'adj'))
+    return type(a) is type(b) and all(eq(getattr(a, n, None), getattr(b, n, None)) for n in _TAKE_DATA)
 
 def merge_takes(takes:list, # One `Take` (or `TakeCompact`) per member, of the same kind
                )->tuple:
@@ -629,7 +631,7 @@ def member_bytes(learn:Learner, # A run's learner (from `rethink_learner`)
     try:
         with torch.no_grad(): model(torch.zeros(dl.bs, *learn.rethink_config['shape'], device=p.device, dtype=p.dtype))
     finally: model.train(was); [h.remove() for h in hooks]
-    data = sum(v.numel()*v.element_size() for t in getattr(dl, 'takes', []) for v in (getattr(t, n, None) for n in ('t', 'mean', 'adj')) if v is not None)
+    data = sum(v.numel()*v.element_size() for t in getattr(dl, 'takes', []) for v in (getattr(t, n, None) for n in _TAKE_DATA) if v is not None)
     return 4*sum(q.numel()*q.element_size() for q in model.parameters()) + 2*sum(sizes) + data
 
 def auto_stack(run:dict, # Keyword arguments of `run_experiment` (one of the runs to stack)
