@@ -287,8 +287,8 @@ class ConvergenceRecorder(Callback):
         "Is this epoch the run's last: the last of `fit`, or a budget (`FitBudget`) has stopped its training"
         return self.learn.epoch >= getattr(self.learn, 'n_epoch', 1)-1 or getattr(self.learn, 'stopped_because', None) is not None
 
-    def may_fit(self)->bool:
-        "Can the training set be fitted now? Probes the examples wrong when last evaluated, the most recently evaluated and then the highest loss first, in growing chunks: more of them wrong than `threshold` allows says no, and the full pass is saved"
+    def probe(self):
+        "`may_fit`'s probe as a generator: yields each chunk of training-set positions to evaluate, is sent their `(losses, preds)`, and returns whether the training set can be fitted now"
         if self._known is None: return True
         loss, wrong_then, seen = self._known
         allowed = self.n_train - math.ceil(self.threshold*self.n_train - 1e-9)
@@ -297,16 +297,24 @@ class ConvergenceRecorder(Callback):
         # an example the last probe found wrong is likely wrong still: those first, then the older knowledge by loss
         cand = cand[loss[cand].argsort(descending=True, stable=True)]
         cand = cand[seen[cand].argsort(descending=True, stable=True)]
-        t, i, size, wrong, got = time.perf_counter(), 0, max(self.probe_bs, allowed+1), 0, []
+        i, size, wrong, got = 0, max(self.probe_bs, allowed+1), 0, []
         while i < len(cand) and wrong <= allowed:
             idx = cand[i:i+size]
-            l, p = self.evaluate(subset_loader(self.eval_dl, idx))
+            l, p = yield idx
             loss[idx], wrong_then[idx], seen[idx] = l, p!=self.y_train[idx], self.step # what is known of each example now
             got.append((idx, l, p)); wrong += int(wrong_then[idx].sum()); i += len(idx); size *= 2
-        self.eval_seconds += time.perf_counter()-t
         self.probes.append((self.epoch_done+1, i, wrong))
         self._probed = (self.step, *map(torch.cat, zip(*got)))
         return wrong <= allowed
+
+    def may_fit(self)->bool:
+        "Can the training set be fitted now? Probes the examples wrong when last evaluated, the most recently evaluated and then the highest loss first, in growing chunks: more of them wrong than `threshold` allows says no, and the full pass is saved"
+        t, g = time.perf_counter(), self.probe()
+        try:
+            idx = next(g)
+            while True: idx = g.send(self.evaluate(subset_loader(self.eval_dl, idx)))
+        except StopIteration as e: return e.value
+        finally: self.eval_seconds += time.perf_counter()-t
 
     def _train_due(self, batch_acc)->bool:
         if self.schedule=='every' or getattr(self, 'keep_logits', False): return True # listeners read every epoch's pass

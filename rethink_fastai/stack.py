@@ -288,15 +288,23 @@ class StackDL:
         if not self.gathered:
             for bs in zip(*map(iter, self.dls)): yield tuple(torch.stack([t.as_subclass(torch.Tensor) for t in ts]) for ts in zip(*bs))
             return
-        if self._merged is None: self._merged = self._shared() or [merge_takes(ts) for ts in zip(*(dl.takes for dl in self.dls))]
+        self._merge()
         for dl in self.dls: dl.start_epoch() # each member's own order, from its own random generator, as its separate run draws it
         pos = [dl.positions(dl.sample()) for dl in self.dls]
-        n, k, bs = min(map(len, pos)), len(pos), self.dls[0].bs
+        n, bs = min(map(len, pos)), self.dls[0].bs
         pos = torch.stack([p[:n] for p in pos]) # (K, n): where each member's items lie in its own data
-        idx = [pos + off[:, None] for _, off in self._merged] # ... and in the merged data
-        for s in range(0, n, bs):
-            yield tuple(t.take_batch(i[:, s:s+bs].reshape(-1)).as_subclass(torch.Tensor).unflatten(0, (k, -1)) for (t, _), i in zip(self._merged, idx))
+        for s in range(0, n, bs): yield self._gather(pos[:, s:s+bs])
         for dl in self.dls: dl.end_epoch()
+    def _merge(self):
+        if self._merged is None: self._merged = self._shared() or [merge_takes(ts) for ts in zip(*(dl.takes for dl in self.dls))]
+    def _gather(self, pos:torch.Tensor)->tuple:
+        "The stacked batch of the items at `pos` `(K, n)` of each member's own data, by one indexing operation per tensor of the merged data"
+        return tuple(t.take_batch((pos + off[:, None]).reshape(-1)).as_subclass(torch.Tensor).unflatten(0, (len(pos), -1)) for t, off in self._merged)
+    def items(self, idxs:list, # One tensor of item positions per member, in its loader's order, all of one length
+             )->tuple:
+        "The stacked batch `(K, n, ...)` of the items `idxs` of each member's loader (a `gathered` loader's: a probe's chunks)"
+        self._merge()
+        return self._gather(torch.stack([dl.positions(i) for dl, i in zip(self.dls, idxs)]))
 
 # %% ../nbs/15_stack.ipynb #1fc9531d
 def _early_stop(es:EarlyStoppingCallback, value)->bool:
@@ -319,12 +327,17 @@ class StackRecorder(Callback):
     def before_fit(self):
         if self.started: return # `fit_stack` calls `fit` once per epoch
         self.started = True
+        ev = [] # each member's epoch-0 passes, which the members started before it wait for
         for m, fb in zip(self.members, self.budgets):
             m.opt = self.opt # the stack's optimizer: its learning rate is each member's
             for cb in m.cbs:
                 if isinstance(cb, (CPUAutocast, MixedPrecision, ChannelsLast)): cb.before_fit() # evaluate in training's precision; a looped member's memory format
-            m.convergence_recorder.before_fit(); fb.before_fit()
+            r = m.convergence_recorder; e0 = r.eval_seconds if r._keep else 0. # (`before_fit` resets a new record's)
+            r.before_fit(); fb.before_fit(); ev.append(r.eval_seconds - e0)
+        for i, m in enumerate(self.members): m.convergence_recorder.eval_seconds += sum(ev[i+1:])
         self.eval_seconds, self._t0, self._cost = 0., time.perf_counter(), {}
+        costs = lambda k: [c for c in (m.convergence_recorder.per_image(k) for m in self.members) if c is not None]
+        self._own_cost = {k: float(np.mean(costs(k))) if costs(k) else None for k in ('train', 'test')} # a member's own pass, per image (its epoch-0 pass)
     def before_epoch(self):
         for i in self.active: self.members[i].convergence_recorder.before_epoch()
     def before_validate(self): raise CancelValidException() # each member evaluates its own test set after the epoch
@@ -346,33 +359,79 @@ class StackRecorder(Callback):
         key = tuple(map(id, dls))
         if key not in self._eval_dls: self._eval_dls[key] = StackDL(dls, like=self.learn.dls.train) # the training loaders' merged data
         return self._eval_dls[key]
-    def stacked_eval(self, dls:list, # One loader per member of the stack, in stack order
-                     test:bool=False, # `dls` are the test sets: evaluate them in the members' `test_precision`
-                    )->tuple:
-        "Per-member losses and predicted classes `(K, N)` on `dls` (one loader per member), in one stacked pass in `eval` mode"
+    def _stacked_pass(self, batches, # Stacked batches `(K, B, ...)`, `(K, B)`
+                      test:bool=False, # They are the test sets: the members' `test_precision`
+                     )->tuple:
+        "Per-member losses and predicted classes `(K, N)` over `batches`, the stack in `eval` mode, without gradients"
         rec, model, ls, ps = self.members[0].convergence_recorder, self.model, [], []
         was = model.training; model.eval()
         try:
             with torch.no_grad(), rec._autocast(test):
-                for xb, yb in self._eval_dl(dls):
+                for xb, yb in batches:
                     p = model(xb).float(); ls.append(member_losses(p, yb, reduce=False)); ps.append(p.argmax(-1))
         finally: model.train(was)
-        release_memory()
         return torch.cat(ls, 1).cpu(), torch.cat(ps, 1).cpu()
+    def stacked_eval(self, dls:list, # One loader per member of the stack, in stack order
+                     test:bool=False, # `dls` are the test sets: evaluate them in the members' `test_precision`
+                    )->tuple:
+        "Per-member losses and predicted classes `(K, N)` on `dls` (one loader per member), in one stacked pass in `eval` mode"
+        res = self._stacked_pass(self._eval_dl(dls), test)
+        release_memory()
+        return res
 
     # --- the evaluation schedule: the members' own ('auto' or 'every'), each pass stacked over every member ---
     def _timed_eval(self, key:str, dls:list)->tuple:
         "A stacked pass over `dls`, its wall time counted as evaluation by the stack and by every active member (each waits for it)"
         t = time.perf_counter(); res = self.stacked_eval(dls, test=key=='test'); dt = time.perf_counter()-t
-        self.eval_seconds += dt; self._cost[key] = dt
-        for i in self.active: self.members[i].convergence_recorder.eval_seconds += dt
+        self._cost[key] = dt; self._waited(dt)
         return res
+    def _waited(self, dt:float, # Seconds of evaluation
+                but:int=None, # A member that has counted them already (its own pass)
+               ):
+        "Count `dt` seconds as evaluation, by the stack and by every active member (each waits for every pass)"
+        self.eval_seconds += dt
+        for i in self.active:
+            if i!=but: self.members[i].convergence_recorder.eval_seconds += dt
+    def _own(self, i:int, # A member
+             f, *args, **kwargs): # One of its recorder's methods, which may run its own passes, and their arguments
+        "`f(*args, **kwargs)`: what member `i`'s recorder evaluates on its own model (not read from a stacked pass), counted as every member's evaluation"
+        r = self.members[i].convergence_recorder; e0 = r.eval_seconds
+        res = f(*args, **kwargs); self._waited(r.eval_seconds-e0, but=i)
+        return res
+    def _probe(self, near:list, # The active members near their fit
+              )->set:
+        "The members of `near` whose probes (`ConvergenceRecorder.probe`) leave a fit possible now. A gathered stack runs them in lockstep, each round's chunks of all the members in one stacked forward pass; else each member probes its own model"
+        recs = {i: self.members[i].convergence_recorder for i in near}
+        sdl = self._eval_dl([self.members[i].convergence_recorder.eval_dl for i in self.slots])
+        if not sdl.gathered: return {i for i,r in recs.items() if self._own(i, r.may_fit)}
+        t, gens, want = time.perf_counter(), {}, set()
+        def step(i, g, res=None):
+            try: gens[i] = (next(g) if res is None else g.send(res)), g
+            except StopIteration as e:
+                gens.pop(i, None)
+                if e.value: want.add(i)
+        for i, r in recs.items(): step(i, r.probe())
+        while gens:
+            n = max(len(idx) for idx, _ in gens.values())
+            pad = lambda i: torch.cat([i, i[:1].expand(n-len(i))]) # a shorter chunk: its first position again (any position would do)
+            idxs = [pad(gens[i][0]) if i in gens else torch.zeros(n, dtype=torch.long) for i in self.slots] # the others: any items
+            ls, ps = self._stacked_pass([sdl.items(idxs)])
+            for s, i in enumerate(self.slots):
+                if i in gens: idx, g = gens[i]; step(i, g, (ls[s, :len(idx)], ps[s, :len(idx)]))
+        self._waited(time.perf_counter()-t)
+        return want
+    def _stack_cheaper(self, key:str, # 'train' or 'test'
+                       n:int, # Members that want a pass of this kind
+                      )->bool:
+        "Is one stacked pass over `key`'s sets (all the members') cheaper than the `n` members' own passes? (Yes if either cost is unknown)"
+        own, stacked, r = self._own_cost.get(key), self._pass_cost(key), self.members[self.slots[0]].convergence_recorder
+        return own is None or stacked is None or stacked <= n*own*(r.n_train if key=='train' else len(r.y_test))
     def _pass_cost(self, key:str)->float|None:
         "Predicted seconds of a stacked pass over `key`'s sets ('train', 'test'): the last one's; before any, the members' own per-image cost (their epoch-0 passes) times their images; None if unknown"
         if key in self._cost: return self._cost[key]
-        recs = [self.members[i].convergence_recorder for i in self.slots]
-        if any(r.per_image(key) is None for r in recs): return None
-        return sum(r.per_image(key)*(r.n_train if key=='train' else len(r.y_test)) for r in recs)
+        own = self._own_cost.get(key)
+        if own is None: return None
+        return sum(own*(r.n_train if key=='train' else len(r.y_test)) for r in (self.members[i].convergence_recorder for i in self.slots))
     def _affordable(self, key:str)->bool:
         "Does one more stacked pass over `key`'s sets ('train', 'test') keep the stack's evaluation within the members' `eval_budget`, the final passes reserved?"
         cost = {k: self._pass_cost(k) for k in ('train', 'test')}
@@ -399,27 +458,30 @@ class StackRecorder(Callback):
         sms = [ms[i] for i in self.slots] # the members in the stack, in its order
         recs = {i: ms[i].convergence_recorder for i in self.active}
         every = any(r.schedule=='every' or getattr(r, 'keep_logits', False) for r in recs.values())
-        near = not every and any(r.near_fit(r.batch_acc()) and r.may_fit() for r in recs.values())
-        # as each member's own schedule asks, but in stacked passes: a train-set pass whenever a member may have fitted
-        # (near it, and its probe, on its own model, does not rule it out: its fit epoch stays exact) or the budget
-        # affords one; the test set when affordable, and at a member's fit; both when a member's budget ends its run here
-        # (its separate run's last epoch gets both passes)
-        evals, ending = {}, any(self._ending(i) for i in self.active)
-        if every or near or ending or self._affordable('train'): evals['train'] = self._timed_eval('train', [m.convergence_recorder.eval_dl for m in sms])
-        if every or ending or self._affordable('test'): evals['test'] = self._timed_eval('test', [m.dls.valid for m in sms])
+        # Each member's passes where its own schedule puts them, as in its separate run: a train-set pass when its probe
+        # (stacked) leaves a fit possible, its test set at its fit; one stacked pass for all when the budget affords one,
+        # and both passes when a member's budget ends its run here (its separate run's last epoch gets both). A pass that
+        # only some members want is stacked where that is cheaper than their own passes, and given to them alone.
+        evals, both = {}, every or any(self._ending(i) for i in self.active)
+        train_all = both or self._affordable('train')
+        want = set(self.active) if train_all else self._probe([i for i,r in recs.items() if r.near_fit(r.batch_acc())])
+        if want and (train_all or self._stack_cheaper('train', len(want))): evals['train'] = self._timed_eval('train', [m.convergence_recorder.eval_dl for m in sms])
+        if both or self._affordable('test'): evals['test'] = self._timed_eval('test', [m.dls.valid for m in sms])
         self._read_from(evals)
-        for i in list(self.active):
-            m = self.members[i]; rec = m.convergence_recorder
+        for i, rec in recs.items():
             test_now = 'test' in evals and (not every or (rec.epoch_done+1) % rec.test_every == 0)
             tl, ta = rec._test_eval() if test_now else (None, None)
-            rec._epoch_row(tl, ta, lr=lr, train='train' in evals)
-            if rec.marks.get('fit', {}).get('epoch')==rec.epoch_done and ta is None: # just fitted: the test set at the fit
-                if 'test' not in evals: evals['test'] = self._timed_eval('test', [m_.dls.valid for m_ in sms]); self._read_from(evals)
-                rec.ensure_test(); ta = rec.history[-1]['test_acc']
+            self._own(i, rec._epoch_row, tl, ta, lr=lr, train=i in want) # its own train-set pass if none is stacked
+        fitted = [i for i, r in recs.items() if r.marks.get('fit', {}).get('epoch')==r.epoch_done and r.history[-1]['test_acc'] is None]
+        if fitted and 'test' not in evals and self._stack_cheaper('test', len(fitted)):
+            evals['test'] = self._timed_eval('test', [m.dls.valid for m in sms]); self._read_from(evals)
+        for i in fitted: self._own(i, recs[i].ensure_test) # just fitted: the test set at the fit
+        for i, rec in recs.items():
+            m = ms[i]
             try: self.budgets[i].after_epoch()
             except CancelFitException: self.finish(i); continue
             es = first(cb for cb in m.cbs if isinstance(cb, EarlyStoppingCallback))
-            if es is not None and _early_stop(es, ta): m.stopped_because = 'early_stopping'; rec.ensure_test(); self.finish(i)
+            if es is not None and _early_stop(es, rec.history[-1]['test_acc']): m.stopped_because = 'early_stopping'; self._own(i, rec.ensure_test); self.finish(i)
         for m in ms: m.convergence_recorder.__dict__.pop('evaluate', None)
         if not self.active: raise CancelFitException()
     def finish(self, i:int, # The member that is done
