@@ -20,7 +20,7 @@ from fastai.callback.tracker import EarlyStoppingCallback
 from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.channelslast import ChannelsLast
 from .loaders import TensorDL, Take, TakeCompact
-from .callbacks import FitBudget, CPUAutocast, RethinkLearner, release_memory
+from .callbacks import FitBudget, CPUAutocast, RethinkLearner, release_memory, Rows
 from .models import rethink_model
 from .learner import (rethink_learner, run_experiment, set_precision, MAX_EPOCHS, RunConfig, learner_kwargs, run_options,
                                     run_record, fit_callbacks, check_device, _FIT)
@@ -340,20 +340,28 @@ class StackRecorder(Callback):
         self._own_cost = {k: float(np.mean(costs(k))) if costs(k) else None for k in ('train', 'test')} # a member's own pass, per image (its epoch-0 pass)
     def before_epoch(self):
         for i in self.active: self.members[i].convergence_recorder.before_epoch()
+        self._rows = Rows() # the epoch's steps, every member's loss and batch accuracy `(K, 2)` a step
     def before_validate(self): raise CancelValidException() # each member evaluates its own test set after the epoch
     def after_batch(self):
         if not self.training: return
         self.n_step += 1
         pred, stop = self.pred.detach(), False
-        losses, accs = self.loss_func.members, (pred.argmax(-1)==self.y).float().mean(1) # every member's: its loss as the loss function computed it
+        accs = (pred.argmax(-1)==self.y).float().mean(1)
+        self._rows.add(torch.stack([self.loss_func.members, accs], 1)[None]) # every member's loss as the loss function computed it
         for s,i in enumerate(self.slots): # stack position s holds member i
             if i not in self.active: continue
-            m = self.members[i]; rec = m.convergence_recorder
+            m = self.members[i]; m.convergence_recorder.step += 1 # its step; its row is handed over after the epoch (`_hand_rows`)
+            fb = self.budgets[i]
+            if fb.steps is None and fb.seconds is None: continue # nothing to check within an epoch
             m.training = True
-            if rec._fitting: rec.record_batch(losses[s], accs[s]) # what its `after_batch` records from its own batch
-            try: self.budgets[i].after_batch()
+            try: fb.after_batch()
             except CancelTrainException: stop = True
         if stop: raise CancelTrainException()
+    def _hand_rows(self):
+        "Give each active member its rows of the epoch's steps, what its own `record_batch` would have kept"
+        v = self._rows.value
+        for s,i in enumerate(self.slots):
+            if i in self.active and len(v): self.members[i].convergence_recorder._steps = Rows().add(v[:, s])
     def _eval_dl(self, dls:list)->StackDL:
         "The stacked loader over `dls`, kept while the stack holds the same members (`StackDL` merges their data once)"
         key = tuple(map(id, dls))
@@ -454,6 +462,7 @@ class StackRecorder(Callback):
             r.__dict__['evaluate'] = lambda dl, c=cache, r=r, **kw: c.get(id(dl)) or type(r).evaluate(r, dl, **kw)
 
     def after_epoch(self):
+        self._hand_rows()
         lr, ms = self.opt.hypers[-1]['lr'], self.members
         sms = [ms[i] for i in self.slots] # the members in the stack, in its order
         recs = {i: ms[i].convergence_recorder for i in self.active}
