@@ -16,6 +16,7 @@ from fastai.callback.core import Callback, CancelTrainException, CancelFitExcept
 from fastai.callback.schedule import ParamScheduler
 from fastai.data.core import Datasets
 from fastai.torch_core import to_float, to_detach, default_device
+from .loaders import TensorDL
 
 # %% auto #0
 __all__ = ['EVAL_NAMES', 'EVAL_SCHEDULES', 'TEST_PRECISIONS', 'STOP_REASONS', 'run_epoch', 'ExpDecayLR', 'StepScheduler',
@@ -185,6 +186,7 @@ class ConvergenceRecorder(Callback):
         self._cost, self._gap = {}, 0. # seconds per evaluated image of a 'train' and a 'test' pass; last train-set accuracy minus batch accuracy
         self.probes, self._known = [], None # (epoch, examples probed, wrong) of each `may_fit` probe; per-example loss, error and step when last evaluated
         self._probed = None # the last probe's examples, losses and predictions, at its step: the train-set pass that follows reuses them
+        self._trained_loss = self._epoch_items = None # per example, its loss when last trained on (`note_trained`); the epoch's order of items
 
     # --- state, for checkpoints ---
     _state = ('epoch_done', 'step', 'seconds', 'eval_seconds', 'history', 'step_loss', 'step_acc', 'first_fit', 'fit_since', 'marks')
@@ -292,11 +294,15 @@ class ConvergenceRecorder(Callback):
         if self._known is None: return True
         loss, wrong_then, seen = self._known
         allowed = self.n_train - math.ceil(self.threshold*self.n_train - 1e-9)
-        cand = wrong_then.nonzero().flatten()
+        tl = None if self._trained_loss is None else self._trained_loss.cpu() # each example's loss when last trained on, this epoch
+        # wrong when last evaluated, or maybe wrong when last trained on (a wrong prediction's cross-entropy is at least ln 2)
+        cand = (wrong_then if tl is None else wrong_then | (tl >= math.log(2))).nonzero().flatten()
         if len(cand) <= allowed: return True # nothing the probe could refute: the full pass tells
-        # an example the last probe found wrong is likely wrong still: those first, then the older knowledge by loss
+        # the freshest knowledge first: the examples by their loss when last trained on, this epoch (the highest are likely
+        # wrong still); among equals, those the last probe found wrong, then the older knowledge by loss
         cand = cand[loss[cand].argsort(descending=True, stable=True)]
         cand = cand[seen[cand].argsort(descending=True, stable=True)]
+        if tl is not None: cand = cand[tl[cand].argsort(descending=True, stable=True)]
         i, size, wrong, got = 0, max(self.probe_bs, allowed+1), 0, []
         while i < len(cand) and wrong <= allowed:
             idx = cand[i:i+size]
@@ -366,6 +372,23 @@ class ConvergenceRecorder(Callback):
         if not self.training or not len(self.yb) or not self._fitting: return
         pred, y = to_float(self.pred).detach(), self.yb[0]
         self.record_batch(self.loss.detach().float(), (pred.argmax(-1)==y).float().mean())
+        self.note_trained(F.cross_entropy(pred, y, reduction='none'), self.iter)
+
+    @property
+    def tracks_trained(self)->bool:
+        "Does `note_trained` keep anything: a schedule that probes, and a `TensorDL` over the training set"
+        dl = self.dls.train
+        return self.schedule!='every' and isinstance(dl, TensorDL) and dl.n==self.n_train
+
+    def note_trained(self, losses:torch.Tensor, # Per example of the batch, its cross-entropy (on the device)
+                     j:int, # The batch's index in the epoch
+                    ):
+        "Keep each training example's loss when the model last trained on it (a `TensorDL`, whose batches' items are known): the order of the next probe's candidates"
+        dl = self.dls.train
+        if not self.tracks_trained: return
+        if j==0 or self._epoch_items is None: self._epoch_items = dl.sample().to(losses.device) # once an epoch: no sync a step
+        if self._trained_loss is None: self._trained_loss = torch.zeros(self.n_train, device=losses.device) # unknown: last
+        self._trained_loss[self._epoch_items[j*dl.bs:(j+1)*dl.bs]] = losses.detach().float()
 
     def batch_acc(self)->float|None:
         "Mean training accuracy of this epoch's batches so far (None before its first step)"

@@ -341,6 +341,7 @@ class StackRecorder(Callback):
     def before_epoch(self):
         for i in self.active: self.members[i].convergence_recorder.before_epoch()
         self._rows = Rows() # the epoch's steps, every member's loss and batch accuracy `(K, 2)` a step
+        self._items = None # the members' orders of items this epoch `(K, n)`, for `_note_trained`
     def before_validate(self): raise CancelValidException() # each member evaluates its own test set after the epoch
     def after_batch(self):
         if not self.training: return
@@ -348,6 +349,7 @@ class StackRecorder(Callback):
         pred, stop = self.pred.detach(), False
         accs = (pred.argmax(-1)==self.y).float().mean(1)
         self._rows.add(torch.stack([self.loss_func.members, accs], 1)[None]) # every member's loss as the loss function computed it
+        self._note_trained(member_losses(pred, self.y, reduce=False))
         for s,i in enumerate(self.slots): # stack position s holds member i
             if i not in self.active: continue
             m = self.members[i]; m.convergence_recorder.step += 1 # its step; its row is handed over after the epoch (`_hand_rows`)
@@ -357,11 +359,25 @@ class StackRecorder(Callback):
             try: fb.after_batch()
             except CancelTrainException: stop = True
         if stop: raise CancelTrainException()
+    def _note_trained(self, losses:torch.Tensor, # `(K, B)`: each member's per-example losses
+                     ):
+        "Every member's `ConvergenceRecorder.note_trained` at once: one scatter a step into `(K, n)`, handed over after the epoch"
+        recs = [self.members[i].convergence_recorder for i in self.slots]
+        if self.iter==0:
+            if not all(r.tracks_trained for r in recs): return
+            self._items = torch.stack([self.members[i].dls.train.sample() for i in self.slots]).to(losses.device)
+            self._trained = torch.stack([torch.zeros(r.n_train, device=losses.device) if r._trained_loss is None else r._trained_loss for r in recs])
+        if self._items is None: return
+        bs = self.members[self.slots[0]].dls.train.bs # (a last batch may be short)
+        self._trained.scatter_(1, self._items[:, self.iter*bs:(self.iter+1)*bs], losses.float())
     def _hand_rows(self):
-        "Give each active member its rows of the epoch's steps, what its own `record_batch` would have kept"
+        "Give each active member its rows of the epoch's steps and what its training got right, what its own `record_batch` and `note_trained` would have kept"
         v = self._rows.value
         for s,i in enumerate(self.slots):
-            if i in self.active and len(v): self.members[i].convergence_recorder._steps = Rows().add(v[:, s])
+            if i not in self.active: continue
+            r = self.members[i].convergence_recorder
+            if len(v): r._steps = Rows().add(v[:, s])
+            if self._items is not None: r._trained_loss = self._trained[s]
     def _eval_dl(self, dls:list)->StackDL:
         "The stacked loader over `dls`, kept while the stack holds the same members (`StackDL` merges their data once)"
         key = tuple(map(id, dls))
