@@ -420,8 +420,8 @@ class StackRecorder(Callback):
              f, *args, **kwargs): # One of its recorder's methods, which may run its own passes, and their arguments
         "`f(*args, **kwargs)`: what member `i`'s recorder evaluates on its own model (not read from a stacked pass), counted as every member's evaluation"
         r = self.members[i].convergence_recorder; e0 = r.eval_seconds
-        res = f(*args, **kwargs); self._waited(r.eval_seconds-e0, but=i)
-        return res
+        try: return f(*args, **kwargs)
+        finally: self._waited(r.eval_seconds-e0, but=i) # also when `f` stops the run (`FitBudget`'s exceptions)
     def _probe(self, near:list, # The active members near their fit
               )->set:
         "The members of `near` whose probes (`ConvergenceRecorder.probe`) leave a fit possible now. A gathered stack runs them in lockstep, each round's chunks of all the members in one stacked forward pass; else each member probes its own model"
@@ -503,7 +503,7 @@ class StackRecorder(Callback):
         for i in fitted: self._own(i, recs[i].ensure_test) # just fitted: the test set at the fit
         for i, rec in recs.items():
             m = ms[i]
-            try: self.budgets[i].after_epoch()
+            try: self._own(i, self.budgets[i].after_epoch) # (its last passes, if it stops here without them: `ensure_eval`)
             except CancelFitException: self.finish(i); continue
             es = first(cb for cb in m.cbs if isinstance(cb, EarlyStoppingCallback))
             if es is not None and _early_stop(es, rec.history[-1]['test_acc']): m.stopped_because = 'early_stopping'; self._own(i, rec.ensure_test); self.finish(i)
