@@ -4,6 +4,7 @@ machine's load (other developers share its cores) and writes them to nbs/bench_r
 
     python tests/bench_stack.py [exact] [exact64] [sweep] [cifar] [table] [layout] [timm]   # default: all
     MODE=vmap python tests/bench_stack.py exact   # the stack's mode (exact: default loop; sweep, cifar: default auto)
+    RUN_THREADS=2 python tests/bench_stack.py cifar   # each run (and stack) on 2 torch threads (default: the runs' default, 1)
     EPOCHS=8 K=8 python tests/bench_stack.py sweep   # a budget of 8 epochs per run, stacks of 8 (default K=auto)
     SHAPES=1 python tests/bench_stack.py table       # digits' 1x8x8 only (2: also CIFAR's 3x28x28)
     ARCHS=mlp1x512,mlp3x512 python tests/bench_stack.py table   # these architectures only
@@ -84,10 +85,10 @@ def sweep_digits(epochs=int(os.environ.get('EPOCHS', 0)) or None):
     k = os.environ.get('K', 'auto'); k = k if k=='auto' else int(k)
     say('sweep_digits', epochs=epochs, k=k, **compare_sweeps(k=k, spec_kwargs=dict(archs=('mlp1x512',)), dataset='digits', seeds=(0,1,2), epochs=epochs))
 
-def cifar(epochs=2, subset=20_000):
-    "mlp1x512 fig1b on a 20,000-image CIFAR-10 subset, a fixed budget of epochs: per-run time stacked / separate"
-    say('cifar_subset', subset=subset, epochs=epochs, **compare_sweeps(spec_kwargs=dict(archs=('mlp1x512',)), dataset='cifar10',
-        data='/work/shared/data/cifar10.tgz', subset=subset, epochs=epochs))
+def cifar(epochs=2, subset=20_000, threads=int(os.environ.get('RUN_THREADS', 1))):
+    "mlp1x512 fig1b on a 20,000-image CIFAR-10 subset, a fixed budget of epochs: per-run time stacked / separate (`RUN_THREADS`: each run's torch threads)"
+    say('cifar_subset', subset=subset, epochs=epochs, run_threads=threads, **compare_sweeps(spec_kwargs=dict(archs=('mlp1x512',)), dataset='cifar10',
+        data='/work/shared/data/cifar10.tgz', subset=subset, epochs=epochs, train_kwargs=dict(threads=threads)))
 
 def table(ks=(2, 4, 8), shapes=((1,8,8), (3,28,28))[:int(os.environ.get('SHAPES', 2))],
           archs=tuple(os.environ['ARCHS'].split(',')) if os.environ.get('ARCHS') else PAPER_ARCHS):
