@@ -100,7 +100,10 @@ def hand_epoch_once(model:torch.nn.Module, # The model, on the data's device
     "One epoch of the limit over images preprocessed once: index, forward, backward, SGD step; the number of images trained on"
     return _hand_loop(model, opt, y, bs, _once_batches(x), precision, scaler)
 
-def _once_batches(x)->callable: return x.take_batch if isinstance(x, TakeCompact) else partial(torch.index_select, x, 0)
+def _once_batches(x)->callable:
+    "A batch of the images preprocessed once at item indices `i`, as a plain tensor: `TakeCompact` casts to fastai's `TensorImage`, whose `__torch_function__` a hand loop would pay on every operation of the model"
+    if isinstance(x, TakeCompact): return lambda i: x.take_batch(i).as_subclass(torch.Tensor)
+    return partial(torch.index_select, x, 0)
 
 def _hand_loop(model, opt, y, bs, batch, precision, scaler)->int:
     model.train()
