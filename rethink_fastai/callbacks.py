@@ -314,7 +314,7 @@ class ConvergenceRecorder(Callback):
         return wrong <= allowed
 
     def may_fit(self)->bool:
-        "Can the training set be fitted now? Probes the examples wrong when last evaluated, the most recently evaluated and then the highest loss first, in growing chunks: more of them wrong than `threshold` allows says no, and the full pass is saved"
+        "Can the training set be fitted now? Probes the examples that may be wrong (`probe`: by their loss when last trained on, then the most recently evaluated, then by loss) on the learner's model, in growing chunks: more of them wrong than `threshold` allows says no, and the full pass is saved"
         t, g = time.perf_counter(), self.probe()
         try:
             idx = next(g)

@@ -82,7 +82,7 @@ class TensorDL(TfmdDL):
     def end_epoch(self):
         "End an epoch as fastai's loader does (`after_iter`)"
         self.after_iter()
-        self.__dict__.pop('it', None) # fastai's `if hasattr(self, 'it'): del(self.it)`: a missing attribute's `hasattr` walks fastai's `GetAttr` delegation, 0.1 ms an epoch
+        self.__dict__.pop('it', None) # fastai's `if hasattr(self, 'it'): del(self.it)`: a missing attribute's `hasattr` walks fastai's `GetAttr` delegation, 0.05 ms a call here
 
     def batches(self, transform:bool=None, # Run the batch transforms (`after_batch`); None: unless they all return their input (`identity_batches`)
                ):

@@ -362,8 +362,8 @@ class StackRecorder(Callback):
     def _note_trained(self, losses:torch.Tensor, # `(K, B)`: each member's per-example losses
                      ):
         "Every member's `ConvergenceRecorder.note_trained` at once: one scatter a step into `(K, n)`, handed over after the epoch"
-        recs = [self.members[i].convergence_recorder for i in self.slots]
         if self.iter==0:
+            recs = [self.members[i].convergence_recorder for i in self.slots]
             if not all(r.tracks_trained for r in recs): return
             self._items = torch.stack([self.members[i].dls.train.sample() for i in self.slots]).to(losses.device)
             self._trained = torch.stack([torch.zeros(r.n_train, device=losses.device) if r._trained_loss is None else r._trained_loss for r in recs])
@@ -371,7 +371,7 @@ class StackRecorder(Callback):
         bs = self.members[self.slots[0]].dls.train.bs # (a last batch may be short)
         self._trained.scatter_(1, self._items[:, self.iter*bs:(self.iter+1)*bs], losses.float())
     def _hand_rows(self):
-        "Give each active member its rows of the epoch's steps and what its training got right, what its own `record_batch` and `note_trained` would have kept"
+        "Give each active member its rows of the epoch's steps and its examples' training losses, what its own `record_batch` and `note_trained` would have kept"
         v = self._rows.value
         for s,i in enumerate(self.slots):
             if i not in self.active: continue
