@@ -160,6 +160,7 @@ class ConvergenceRecorder(Callback):
     order = 55 # after fastai's `Recorder` (50), before `ProgressCallback` (60) and the trackers
     _fitting = training_epoch = _skip_test = False
     _vcast = test_dtype = test_precision_used = None # resolved at `before_fit`
+    tracks_trained = False # does `note_trained` keep anything: a schedule that probes, on a `TensorDL` over the training set (set at `before_fit`)
     def __init__(self,
         threshold:float=1., # Training accuracy that counts as fitted
         loss_levels:tuple=(0.1, 0.01), # Training-loss levels whose first crossing is recorded
@@ -345,6 +346,7 @@ class ConvergenceRecorder(Callback):
         self.y_train = self._labels(getattr(d, 'y_train', None), self.eval_dl)
         self.y_test = self._labels(getattr(d, 'y_test', None), self.dls.valid)
         self.n_train = len(self.y_train)
+        self.tracks_trained = self.schedule!='every' and isinstance(self.dls.train, TensorDL) and self.dls.train.n==self.n_train
         yc = getattr(d, 'y_clean', None)
         self.y_clean = yc.cpu() if yc is not None and len(yc)==self.n_train else self.y_train
         if self.first_fit is None: self.first_fit = torch.full((self.n_train,), -1, dtype=torch.long)
@@ -374,18 +376,12 @@ class ConvergenceRecorder(Callback):
         self.record_batch(self.loss.detach().float(), (pred.argmax(-1)==y).float().mean())
         self.note_trained(F.cross_entropy(pred, y, reduction='none'), self.iter)
 
-    @property
-    def tracks_trained(self)->bool:
-        "Does `note_trained` keep anything: a schedule that probes, and a `TensorDL` over the training set"
-        dl = self.dls.train
-        return self.schedule!='every' and isinstance(dl, TensorDL) and dl.n==self.n_train
-
     def note_trained(self, losses:torch.Tensor, # Per example of the batch, its cross-entropy (on the device)
                      j:int, # The batch's index in the epoch
                     ):
         "Keep each training example's loss when the model last trained on it (a `TensorDL`, whose batches' items are known): the order of the next probe's candidates"
-        dl = self.dls.train
         if not self.tracks_trained: return
+        dl = self.dls.train
         if j==0 or self._epoch_items is None: self._epoch_items = dl.sample().to(losses.device) # once an epoch: no sync a step
         if self._trained_loss is None: self._trained_loss = torch.zeros(self.n_train, device=losses.device) # unknown: last
         self._trained_loss[self._epoch_items[j*dl.bs:(j+1)*dl.bs]] = losses.detach().float()
