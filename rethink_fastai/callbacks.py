@@ -23,7 +23,7 @@ __all__ = ['EVAL_NAMES', 'EVAL_SCHEDULES', 'TEST_PRECISIONS', 'STOP_REASONS', 'r
            'eval_loader', 'subset_loader', 'is_convnet', 'dls_device_type', 'default_eval_bs', 'native_bf16',
            'resolve_test_precision', 'release_memory', 'Rows', 'ConvergenceRecorder', 'FitBudget', 'RunEarlyStopping',
            'checkpoint_config', 'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'CPUAutocast', 'compile_model',
-           'preprocess_dtype', 'RethinkLearner', 'PlainCrossEntropyLossFlat']
+           'preprocess_dtype', 'last_lr', 'RethinkRecorder', 'RethinkLearner', 'PlainCrossEntropyLossFlat']
 
 # %% ../nbs/04_callbacks.ipynb #b7b36dd9
 def run_epoch(learn, # A `Learner` (during `fit`)
@@ -190,7 +190,8 @@ class ConvergenceRecorder(Callback):
         self._trained_loss = self._epoch_items = None # per example, its loss when last trained on (`note_trained`); the epoch's order of items
 
     # --- state, for checkpoints ---
-    _state = ('epoch_done', 'step', 'seconds', 'eval_seconds', 'history', 'step_loss', 'step_acc', 'first_fit', 'fit_since', 'marks')
+    _state = ('epoch_done', 'step', 'seconds', 'eval_seconds', 'history', 'step_loss', 'step_acc', 'first_fit', 'fit_since', 'marks',
+              'probes', '_cost', '_gap', '_known', '_trained_loss') # and what the evaluation schedule knows: a resumed run evaluates as the whole run would
     def state_dict(self)->dict: return {k: getattr(self, k) for k in self._state} | dict(seconds=self.elapsed) # the clock, also mid-fit
     def load_state_dict(self, sd:dict, # A `state_dict()` of a recorder (from a checkpoint)
                        ):
@@ -371,10 +372,12 @@ class ConvergenceRecorder(Callback):
         if self._vcast is not None: self._vcast.__exit__(None, None, None); self._vcast = None
 
     def after_batch(self):
-        if not self.training or not len(self.yb) or not self._fitting: return
-        pred, y = to_float(self.pred).detach(), self.yb[0]
-        self.record_batch(self.loss.detach().float(), (pred.argmax(-1)==y).float().mean())
-        self.note_trained(F.cross_entropy(pred, y, reduction='none'), self.iter)
+        learn = self.learn # not through `GetAttr`, on every step
+        if not learn.training or not len(learn.yb) or not self._fitting: return
+        pred, y = learn.pred, learn.yb[0]
+        pred = (pred if type(pred) is torch.Tensor and pred.dtype==torch.float32 else to_float(pred)).detach()
+        self.record_batch(learn.loss.detach().float(), (pred.argmax(-1)==y).float().mean())
+        self.note_trained(F.cross_entropy(pred, y, reduction='none'), learn.iter)
 
     def note_trained(self, losses:torch.Tensor, # Per example of the batch, its cross-entropy (on the device)
                      j:int, # The batch's index in the epoch
@@ -382,7 +385,9 @@ class ConvergenceRecorder(Callback):
         "Keep each training example's loss when the model last trained on it (a `TensorDL`, whose batches' items are known): the order of the next probe's candidates"
         if not self.tracks_trained: return
         dl = self.dls.train
-        if j==0 or self._epoch_items is None: self._epoch_items = dl.sample().to(losses.device) # once an epoch: no sync a step
+        if j==0 or self._epoch_items is None: # once an epoch: no sync a step
+            self._epoch_items = dl.sample().to(losses.device)
+            if self._trained_loss is not None: self._trained_loss = self._trained_loss.to(losses.device) # from a checkpoint: on the CPU
         if self._trained_loss is None: self._trained_loss = torch.zeros(self.n_train, device=losses.device) # unknown: last
         self._trained_loss[self._epoch_items[j*dl.bs:(j+1)*dl.bs]] = losses.detach().float()
 
@@ -741,6 +746,29 @@ def preprocess_dtype(precision:str='fp32', # 'fp32', 'fp16' or 'bf16'
     dev = torch.device(device if device is not None else default_device())
     return dict(dtype=half) if half is not None and dev.type=='cuda' and not augment and preprocess!='batch' else {}
 
+# %% ../nbs/04_callbacks.ipynb #b1e7c0a2
+from fastai.learner import Recorder, AvgSmoothLoss
+from fastai.optimizer import OptimWrapper
+from fastai.torch_core import num_distrib
+
+def last_lr(opt, # A fastai `Optimizer` or `OptimWrapper`
+           )->float:
+    "`opt.hypers[-1]['lr']` (what fastai's `Recorder` logs), without building every parameter group's dict of an `OptimWrapper`"
+    if isinstance(opt, OptimWrapper) and opt.bwd_map.get('lr')=='lr': return opt.opt.param_groups[-1]['lr']
+    return opt.hypers[-1]['lr']
+
+class RethinkRecorder(Recorder):
+    "fastai's `Recorder`, whose training steps do the same arithmetic with less Python when they can"
+    name = 'recorder' # `learn.recorder`, as fastai's
+    def after_batch(self):
+        learn, sl = self.learn, self.smooth_loss
+        if not (learn.training and len(learn.yb) and not self.train_metrics and not self.cancel_train
+                and type(sl) is AvgSmoothLoss and num_distrib()<=1): return super().after_batch()
+        sl.count += 1
+        sl.val = torch.lerp(learn.loss.mean().detach().cpu(), sl.val, sl.beta) # `AvgSmoothLoss.accumulate`: `to_detach` of one tensor
+        self.lrs.append(last_lr(learn.opt))
+        self.losses.append(v := sl.value); learn.smooth_loss = v
+
 # %% ../nbs/04_callbacks.ipynb #a34c376b
 from fastai.learner import Learner
 from fastai.callback.core import event
@@ -750,11 +778,19 @@ def _handles(cb, event_name:str)->bool:
     return (event_name=='after_fit' or not isinstance(cb, Callback) or type(cb).__call__ is not Callback.__call__
             or hasattr(cb, event_name))
 
+from fastai.torch_core import defaults
+
 class RethinkLearner(Learner):
-    "fastai's `Learner`, whose events call only the callbacks that handle them, from per-event lists kept until the callbacks change"
+    "fastai's `Learner`, whose events call only the callbacks that handle them, from per-event lists kept until the callbacks change; its `Recorder` is `RethinkRecorder`"
     _cb_cache = None
-    def add_cb(self, cb, # A callback (instance or class), as fastai's `add_cb`
-              ): self._cb_cache = None; return super().add_cb(cb)
+    def add_cb(self, cb, # A callback (instance or class), as fastai's `add_cb`; fastai's `Recorder` class becomes `RethinkRecorder`
+              ): self._cb_cache = None; return super().add_cb(RethinkRecorder if cb is Recorder else cb)
+    def _set_device(self, b):
+        "fastai's: `b` on the model's device; a batch of tensors already there (a `TensorDL`'s) as it is, as `to_device` would return it"
+        if type(b) is tuple and defaults.use_cuda is not False:
+            dev = next(self.model.parameters()).device
+            if all(isinstance(o, torch.Tensor) and o.device==dev for o in b): return b
+        return super()._set_device(b)
     def remove_cb(self, cb, # A callback (instance or class), as fastai's `remove_cb`
                  ): self._cb_cache = None; return super().remove_cb(cb)
     def __call__(self, event_name):

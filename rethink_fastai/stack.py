@@ -366,7 +366,7 @@ class StackRecorder(Callback):
             recs = [self.members[i].convergence_recorder for i in self.slots]
             if not all(r.tracks_trained for r in recs): return
             self._items = torch.stack([self.members[i].dls.train.sample() for i in self.slots]).to(losses.device)
-            self._trained = torch.stack([torch.zeros(r.n_train, device=losses.device) if r._trained_loss is None else r._trained_loss for r in recs])
+            self._trained = torch.stack([torch.zeros(r.n_train, device=losses.device) if r._trained_loss is None else r._trained_loss.to(losses.device) for r in recs])
         if self._items is None: return
         bs = self.members[self.slots[0]].dls.train.bs # (a last batch may be short)
         self._trained.scatter_(1, self._items[:, self.iter*bs:(self.iter+1)*bs], losses.float())
