@@ -762,7 +762,7 @@ class RethinkRecorder(Recorder):
     name = 'recorder' # `learn.recorder`, as fastai's
     def after_batch(self):
         learn, sl = self.learn, self.smooth_loss
-        if not (learn.training and len(learn.yb) and not self.train_metrics and not self.cancel_train
+        if not (learn.training and len(learn.yb) and not self.train_metrics and not getattr(self, 'cancel_train', False)
                 and type(sl) is AvgSmoothLoss and num_distrib()<=1): return super().after_batch()
         sl.count += 1
         sl.val = torch.lerp(learn.loss.mean().detach().cpu(), sl.val, sl.beta) # `AvgSmoothLoss.accumulate`: `to_detach` of one tensor
