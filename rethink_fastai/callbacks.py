@@ -758,16 +758,28 @@ def last_lr(opt, # A fastai `Optimizer` or `OptimWrapper`
     return opt.hypers[-1]['lr']
 
 class RethinkRecorder(Recorder):
-    "fastai's `Recorder`, whose training steps do the same arithmetic with less Python when they can"
+    "fastai's `Recorder`, whose training steps do the same arithmetic with less Python when they can, and keep the smoothed loss on the loss's device until the epoch's end"
     name = 'recorder' # `learn.recorder`, as fastai's
+    def before_train(self): super().before_train(); self._n0 = len(self.losses) # where this epoch's losses start
     def after_batch(self):
         learn, sl = self.learn, self.smooth_loss
         if not (learn.training and len(learn.yb) and not self.train_metrics and not getattr(self, 'cancel_train', False)
                 and type(sl) is AvgSmoothLoss and num_distrib()<=1): return super().after_batch()
         sl.count += 1
-        sl.val = torch.lerp(learn.loss.mean().detach().cpu(), sl.val, sl.beta) # `AvgSmoothLoss.accumulate`: `to_detach` of one tensor
+        loss = learn.loss.mean().detach()
+        sl.val = torch.lerp(loss, sl.val.to(loss.device), sl.beta) # `AvgSmoothLoss.accumulate`, on the loss's device: no host-device sync a step
         self.lrs.append(last_lr(learn.opt))
         self.losses.append(v := sl.value); learn.smooth_loss = v
+    def to_host(self):
+        "Move this epoch's smoothed losses (and the running one) to the CPU, where fastai's `Recorder` keeps them, in one transfer"
+        new, sl = self.losses[getattr(self, '_n0', 0):], self.smooth_loss
+        if not new or new[-1].device.type=='cpu': return
+        self.losses[len(self.losses)-len(new):] = torch.stack([l.to(new[-1].device) for l in new]).cpu().unbind(0)
+        sl.val = sl.val.cpu(); self.learn.smooth_loss = self.losses[-1]
+    def after_train(self): self.to_host(); super().after_train()
+    def plot_loss(self, *args, **kwargs): # fastai's `Recorder.plot_loss` arguments
+        "fastai's `plot_loss`, once the losses are on the CPU (a fit stopped within an epoch, by `CancelFitException`, skips `after_train`)"
+        self.to_host(); return super().plot_loss(*args, **kwargs)
 
 # %% ../nbs/04_callbacks.ipynb #a34c376b
 from fastai.learner import Learner

@@ -94,7 +94,9 @@ def full_check(ds, device, seconds, bs=128, log=print)->dict:
     return dict(n_train=len(learn.dls.train_ds), precision=learn.rethink_config['precision'], stopped_because=r['stopped_because'],
                 epochs=r['epochs'], epochs_to_fit=r['epochs_to_fit'], seconds_to_fit=r['seconds_to_fit'], wall_s=wall,
                 train_seconds=r['train_seconds'], eval_seconds=r['eval_seconds'], train_acc=r['train_acc'], test_acc=r['test_acc'],
-                seconds_per_epoch=r['train_seconds']/max(r['epochs'], 1))
+                seconds_per_epoch=r['train_seconds']/max(r['epochs'], 1),
+                recorder_losses_on_cpu=all(l.device.type=='cpu' for l in learn.recorder.losses), # kept on the device within an epoch (`RethinkRecorder`)
+                recorder_steps=len(learn.recorder.losses))
 
 def stack_check(ds, device, k, steps, bs=128, log=print)->dict:
     "The small Inception, `k` runs stacked against one alone, `steps` steps each, bf16 on CUDA (fp32 elsewhere): runs per hour"
