@@ -18,7 +18,7 @@ from torch import nn
 import pandas as pd
 from .models import rethink_model, n_params, PAPER_ARCHS
 from .learner import rethink_learner, paper_lr, set_precision, default_channels_last, PRECISIONS
-from .callbacks import eval_loader, preprocess_dtype, default_eval_bs
+from .callbacks import eval_loader, preprocess_dtype, default_eval_bs, sync
 from .theory import peak_mem_gb
 from .bench_report import *
 
@@ -74,8 +74,6 @@ def _autocast(device, precision:str):
     if precision=='fp32': return contextlib.nullcontext()
     return torch.autocast(torch.device(device).type, dtype=torch.bfloat16 if precision=='bf16' else torch.float16)
 
-def _sync(device):
-    if torch.device(device).type=='cuda': torch.cuda.synchronize()
 
 def hand_epoch(model:torch.nn.Module, # The model, on the data's device
                opt:torch.optim.Optimizer, # Its optimizer
@@ -177,7 +175,7 @@ class _Pacer(Callback):
         if self.cmd=='profile': self.prof = cProfile.Profile(); self.prof.enable()
         self.t0 = time.perf_counter()
     def after_train(self):
-        _sync(self.spec['device'])
+        sync(self.spec['device'])
         self.train_s = time.perf_counter() - self.t0
         if self.prof is not None:
             self.prof.disable()
@@ -215,7 +213,7 @@ def _run_kit(chan, spec, info):
     chan.send('ready', **info)
     _fit_paced(learn, chan, spec)
     rec = learn.convergence_recorder
-    t = time.perf_counter(); rec.evaluate(eval_loader(learn.dls.train, rec.eval_bs)); _sync(spec['device'])
+    t = time.perf_counter(); rec.evaluate(eval_loader(learn.dls.train, rec.eval_bs)); sync(spec['device'])
     return dict(eval_s=time.perf_counter()-t, eval_images=len(learn.dls.train_ds), eval_bs=rec.eval_bs)
 
 def _run_limit(chan, spec, info, once=False):
@@ -240,11 +238,11 @@ def _run_limit(chan, spec, info, once=False):
         with _maybe_profile(fn, f"one training epoch of {spec['contender']}, {spec['arch']}"):
             t = time.perf_counter()
             n = hand_epoch_once(model, opt, x, y, spec['bs'], prec, scaler) if once else hand_epoch(model, opt, x, y, spec['bs'], crop, prec, scaler)
-            _sync(dev)
+            sync(dev)
             dt = time.perf_counter()-t
         chan.send('epoch', train_s=dt, n_images=n)
     ebs = default_eval_bs(dev.type, model) # as the kit does
-    t = time.perf_counter(); hand_eval(model, x, y, ebs, crop, prec, once); _sync(dev)
+    t = time.perf_counter(); hand_eval(model, x, y, ebs, crop, prec, once); sync(dev)
     return dict(eval_s=time.perf_counter()-t, eval_images=len(y), eval_bs=ebs)
 
 def _run_fastai(chan, spec, info):
@@ -265,7 +263,7 @@ def _run_fastai(chan, spec, info):
     dl = dls.test_dl(dls.train_ds.items, with_labels=True)
     t = time.perf_counter()
     with learn.no_bar(): learn.validate(dl=dl)
-    _sync(spec['device'])
+    sync(spec['device'])
     return dict(eval_s=time.perf_counter()-t, eval_images=len(dl.dataset), eval_bs=dl.bs,
                 workers_peak_rss_mb=_peak_rss_mb(resource.RUSAGE_CHILDREN))
 
@@ -532,13 +530,12 @@ def train_throughput(model:nn.Module, # The model (its parameters on the device 
     x = torch.randn(bs, *shape, device=dev).contiguous(memory_format=fmt)
     with torch.no_grad(): n_out = model(x[:2]).shape[1]
     y = torch.randint(0, n_out, (bs,), device=dev)
-    sync = torch.cuda.synchronize if dev.type=='cuda' else noop
     def step():
         model.zero_grad(set_to_none=True)
         F.cross_entropy(model(x), y).backward()
     for _ in range(warmup): step()
-    sync(); n, t0 = 0, time.perf_counter()
-    while n<3 or time.perf_counter()-t0 < min_time: step(); n += 1; sync()
+    sync(dev); n, t0 = 0, time.perf_counter()
+    while n<3 or time.perf_counter()-t0 < min_time: step(); n += 1; sync(dev)
     return n*bs/(time.perf_counter()-t0)
 
 def bench_models(names:tuple=PAPER_ARCHS, # Architectures (`rethink_model` names)

@@ -21,9 +21,10 @@ from .loaders import TensorDL
 # %% auto #0
 __all__ = ['EVAL_NAMES', 'EVAL_SCHEDULES', 'TEST_PRECISIONS', 'STOP_REASONS', 'run_epoch', 'ExpDecayLR', 'StepScheduler',
            'eval_loader', 'subset_loader', 'is_convnet', 'dls_device_type', 'default_eval_bs', 'native_bf16',
-           'resolve_test_precision', 'release_memory', 'Rows', 'ConvergenceRecorder', 'FitBudget', 'RunEarlyStopping',
-           'checkpoint_config', 'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'CPUAutocast', 'compile_model',
-           'preprocess_dtype', 'last_lr', 'RethinkRecorder', 'RethinkLearner', 'PlainCrossEntropyLossFlat']
+           'resolve_test_precision', 'release_memory', 'sync', 'Rows', 'ConvergenceRecorder', 'FitBudget',
+           'RunEarlyStopping', 'checkpoint_config', 'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'CPUAutocast',
+           'compile_model', 'preprocess_dtype', 'last_lr', 'RethinkRecorder', 'RethinkLearner',
+           'PlainCrossEntropyLossFlat']
 
 # %% ../nbs/04_callbacks.ipynb #b7b36dd9
 def run_epoch(learn, # A `Learner` (during `fit`)
@@ -137,6 +138,12 @@ def release_memory():
     # 205 MB activations) it serves blocks up to 32 MB from the heap, which then fragments: small AlexNet's process
     # grew over each training epoch, and its peak, at the next evaluation pass, was 1.36x the hand loop's (`11_bench`)
     if _MALLOC_TRIM is not None: _MALLOC_TRIM(0)
+
+def sync(device=None, # A torch device or its name (default: fastai's default device)
+        ):
+    "Wait until `device` has run the work queued on it (CUDA), so that a wall clock read next counts that work; nothing on the CPU"
+    d = torch.device(device) if device is not None else default_device()
+    if d.type=='cuda': torch.cuda.synchronize(d)
 
 class Rows:
     "Rows added batch by batch into one preallocated tensor (doubled when full), on the rows' device: no host-device sync, and no small tensor kept per batch"
@@ -435,7 +442,9 @@ class ConvergenceRecorder(Callback):
         if rec is not None: rec.log += [row['train_loss'], row['train_acc']]
 
     def before_train(self): self.training_epoch = True
-    def after_train(self): release_memory() # what the epoch's steps left in the heap, before the evaluation passes
+    def after_train(self):
+        sync(self.dls.device) # the epoch's steps run on a GPU after they are queued: their time is training, not the next evaluation pass's
+        release_memory() # what the epoch's steps left in the heap, before the evaluation passes
     def after_epoch(self): self.training_epoch = False
     def after_fit(self):
         self._vcast_exit()

@@ -20,7 +20,7 @@ from fastai.callback.tracker import EarlyStoppingCallback
 from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.channelslast import ChannelsLast
 from .loaders import TensorDL, Take, TakeCompact
-from .callbacks import FitBudget, CPUAutocast, RethinkLearner, release_memory, Rows
+from .callbacks import FitBudget, CPUAutocast, RethinkLearner, release_memory, Rows, sync
 from .models import rethink_model
 from .learner import (rethink_learner, run_experiment, set_precision, MAX_EPOCHS, RunConfig, learner_kwargs, run_options,
                                     run_record, fit_callbacks, check_device, _FIT)
@@ -342,6 +342,7 @@ class StackRecorder(Callback):
         for i in self.active: self.members[i].convergence_recorder.before_epoch()
         self._rows = Rows() # the epoch's steps, every member's loss and batch accuracy `(K, 2)` a step
         self._items = None # the members' orders of items this epoch `(K, n)`, for `_note_trained`
+    def after_train(self): sync(self.dls.device) # the queued steps' time is training, not the evaluation passes' that follow
     def before_validate(self): raise CancelValidException() # each member evaluates its own test set after the epoch
     def after_batch(self):
         if not self.training: return

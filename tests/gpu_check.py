@@ -29,9 +29,6 @@ RANDOM_OVER_TRUE = 3. # time to fit random labels over true labels: about 3x for
 
 def _load(): return '/'.join(f'{v:.2f}' for v in os.getloadavg())
 
-def _sync(device):
-    if torch.device(device).type=='cuda': torch.cuda.synchronize()
-
 def _dataset(data, n_train, n_test, seed=0):
     "CIFAR-10 from `data` (or synthetic tensors of its shape), cut to `n_train`/`n_test` images"
     from rethink_fastai.bench import bench_data
@@ -46,13 +43,14 @@ def windows(losses:list, w:int=WINDOW)->list:
 def precision_check(ds, device, steps, bs=128, log=print)->dict:
     "The small Inception for `steps` steps in each precision, same seed and batches; its loss curves against fp32's"
     from rethink_fastai.learner import rethink_learner
+    from rethink_fastai.callbacks import sync
     res = {}
     for prec in PRECISIONS:
         if prec=='fp16' and torch.device(device).type!='cuda': res[prec] = dict(skipped='fp16 needs CUDA (fastai to_fp16)'); continue
         learn = rethink_learner(ds, arch='inception_small', precision=prec, device=device, seed=0, bs=bs)
         t = time.perf_counter()
         r = learn.fit_memorize(steps=steps, until_fit=False, quiet=True)
-        _sync(device)
+        sync(device)
         res[prec] = dict(seconds=time.perf_counter()-t, steps=r['steps'], loss=r['steps_log']['loss'], final_train_acc=r['train_acc'])
         log(f"  precision {prec}: {r['steps']} steps in {res[prec]['seconds']:.1f} s, last loss {r['steps_log']['loss'][-1]:.3f}")
     ref = windows(res['fp32']['loss'])
