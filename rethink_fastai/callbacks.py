@@ -443,7 +443,7 @@ class ConvergenceRecorder(Callback):
 
     def before_train(self): self.training_epoch = True
     def after_train(self):
-        sync(self.dls.device) # the epoch's steps run on a GPU after they are queued: their time is training, not the next evaluation pass's
+        sync(getattr(self.dls, 'device', None)) # the epoch's steps run on a GPU after they are queued: their time is training, not the next evaluation pass's
         release_memory() # what the epoch's steps left in the heap, before the evaluation passes
     def after_epoch(self): self.training_epoch = False
     def after_fit(self):
