@@ -372,7 +372,7 @@ class StackRecorder(Callback):
         bs = self.members[self.slots[0]].dls.train.bs # (a last batch may be short)
         self._trained.scatter_(1, self._items[:, self.iter*bs:(self.iter+1)*bs], losses.float())
     def _hand_rows(self):
-        "Give each active member its rows of the epoch's steps and its examples' training losses, what its own `record_batch` and `note_trained` would have kept"
+        "Give each active member its rows of the epoch's steps and its examples' training losses, what its own `after_batch` (`StepRows`) and `note_trained` would have kept"
         v = self._rows.value
         for s,i in enumerate(self.slots):
             if i not in self.active: continue
