@@ -23,9 +23,9 @@ from .theory import peak_mem_gb
 from .bench_report import *
 
 # %% auto #0
-__all__ = ['CIFAR10_CLASSES', 'CONTENDERS', 'BENCH_MODELS', 'synthetic_cifar10', 'bench_data', 'hand_batch', 'hand_epoch',
-           'hand_epoch_once', 'hand_eval', 'Contender', 'bench_model', 'time_loads', 'parse_subset', 'bench',
-           'train_throughput', 'bench_models']
+__all__ = ['CIFAR10_CLASSES', 'CONTENDERS', 'BENCH_MODELS', 'RATIOS', 'synthetic_cifar10', 'bench_data', 'hand_batch',
+           'hand_epoch', 'hand_epoch_once', 'hand_eval', 'Contender', 'bench_model', 'merge_repeats', 'time_loads',
+           'parse_subset', 'bench', 'train_throughput', 'bench_models']
 
 # %% ../nbs/11_bench.ipynb #e4af7a6d
 CIFAR10_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
@@ -360,8 +360,14 @@ def bench_model(arch:str, # A `rethink_model` name
                 profile='auto', # Profile one more kit and limit epoch: True, False, or 'auto' (when a target is missed)
                 log=print, # Progress messages
                 logs:Path=None, # Folder for the contenders' own output (default: `out`)
+                repeats:int=1, # Times the whole benchmark runs, each time in new processes (see `merge_repeats`)
                )->dict:
-    "Benchmark one model: the contenders in turn, epoch by epoch, then their evaluations and peak memory"
+    "Benchmark one model: the contenders in turn, epoch by epoch, then their evaluations and peak memory; `repeats` times, in new processes each"
+    if repeats < 1: raise ValueError(f"repeats must be at least 1, got {repeats}")
+    runs = [_bench_once(arch, spec, epochs, out, profile if i==repeats-1 else False, log, logs) for i in range(repeats)] # profiles: the last run's
+    return runs[0] if repeats==1 else merge_repeats(runs)
+
+def _bench_once(arch, spec, epochs, out, profile, log, logs)->dict:
     out = Path(out); logs = Path(logs or out)
     spec = dict(spec, arch=arch)
     workers, ready, rounds, done, t0 = {}, {}, [], {}, time.perf_counter()
@@ -392,6 +398,26 @@ def bench_model(arch:str, # A `rethink_model` name
     res.update(kit_over_limit_rss=k['peak_rss_mb']/l['peak_rss_mb'],
                kit_over_limit_rss_above_base=(k['peak_rss_mb']-k['base_rss_mb'])/(l['peak_rss_mb']-l['base_rss_mb']),
                n_train=k['n_train'], seconds=time.perf_counter()-t0, load_avg_before=load0, load_avg_after=os.getloadavg())
+    return res
+
+RATIOS = ('kit_over_limit', 'kit_over_limit_once', 'fastai_default_over_kit') # `bench_model`'s time ratios: `{name}_time`, from `{name}_pairs`
+
+def merge_repeats(runs:list, # `bench_model` results of one model, each from its own processes
+                 )->dict:
+    "One model's results from several runs in new processes: each time ratio the median of every run's pairs, memory ratios and per-contender figures the runs' medians (steady epochs: all of them); `repeats` keeps each run's figures"
+    # a process's heap and memory placement stay with it for its life, and move its epochs by a few percent here: a
+    # ratio from one pair of processes carries that draw, the median over several pairs of processes much less of it
+    res = dict(runs[-1]) # its profiles
+    for k in RATIOS:
+        pairs = [p for r in runs for p in r[f'{k}_pairs']]
+        res[f'{k}_pairs'], res[f'{k}_time'] = pairs, _median(pairs)
+    for k in ('kit_over_limit_rss', 'kit_over_limit_rss_above_base'): res[k] = _median([r[k] for r in runs])
+    res['contenders'] = {c: {k: ([x for r in runs for x in r['contenders'][c][k]] if isinstance(v, list) else
+                                 _median([r['contenders'][c][k] for r in runs]) if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
+                             for k, v in s.items()} for c, s in runs[0]['contenders'].items()}
+    for s in res['contenders'].values(): s['epoch_s'] = _median(s['epochs_s']); s['images_per_s'] = s['images_per_epoch']/s['epoch_s'] # over every run's epochs
+    res.update(seconds=sum(r['seconds'] for r in runs), load_avg_before=runs[0]['load_avg_before'], load_avg_after=runs[-1]['load_avg_after'],
+               repeats=[{k: r[k] for k in [f'{n}_time' for n in RATIOS] + ['kit_over_limit_rss']} for r in runs])
     return res
 
 # %% ../nbs/11_bench.ipynb #35948cf5
@@ -468,6 +494,7 @@ def bench(
     compile:bool=False, # `torch.compile` the kit's and the limit's models
     contenders:tuple=None, # Which of `CONTENDERS` to run (default: all; the kit and the limit always)
     load:bool=True, # Time the first and second load of CIFAR-10 (with `data`)
+    repeats:int=1, # Times each model's benchmark runs, each time in new processes (`merge_repeats`)
     log=print, # Progress messages (None: silent)
 )->dict:
     "Benchmark the kit against a hand-written PyTorch loop and fastai's default pipeline; write `out`/bench.{json,md,png}"
@@ -485,7 +512,7 @@ def bench(
                data=f"CIFAR-10 ({data})" if data is not None else "synthetic tensors of CIFAR-10's shape (no CIFAR-10 given)",
                settings=dict(data=None if data is None else str(data), subset=subset, inception_subset=inception_subset, epochs=epochs,
                              bs=bs, precision=precision, device=device, threads=threads, seed=seed, models=list(models),
-                             compile=compile, contenders=contenders),
+                             compile=compile, contenders=contenders, repeats=repeats),
                load_avg_start=os.getloadavg())
     log(f"rethink bench: {res['data']}, {', '.join(models)}; {device}, {precision}, batch {bs}, {threads} threads; "
         f"load average {res['load_avg_start'][0]:.2f}")
@@ -500,7 +527,7 @@ def bench(
             spec = dict(data=None if data is None else str(data), n_train=n, n_test=n_test, seed=seed, bs=bs, precision=precision,
                         device=device, threads=threads, shape=(3,32,32), compile=compile, contenders=contenders,
                         folder=str(_fastai_folder(data, n, n_test, seed, tmp, log)) if 'fastai_default' in contenders else None)
-            res['models'][arch] = bench_model(arch, spec, epochs, out, profile, log, logs=tmp)
+            res['models'][arch] = bench_model(arch, spec, epochs, out, profile, log, logs=tmp, repeats=repeats)
             m = res['models'][arch]
             f = lambda k: 'n/a' if m.get(k) is None else f'{m[k]:.3f}'
             log(f"  {arch}: kit/limit {f('kit_over_limit_time')}, kit/(limit preprocessed once) {f('kit_over_limit_once_time')}, "

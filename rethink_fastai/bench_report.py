@@ -53,7 +53,8 @@ def bench_table(res:dict, # The results of `bench` (bench.json)
                          'kit/limit time': round(m['kit_over_limit_time'], 3) if c=='kit' else None,
                          'fastai/kit time': round(m['fastai_default_over_kit_time'], 2) if c=='fastai_default' else None})
             if 'kit_over_limit_once_time' in m: # results from before the contender have no such column
-                rows[-1]['kit/limit once time'] = round(m['kit_over_limit_once_time'], 3) if c=='kit' else None
+                v = m['kit_over_limit_once_time'] # None when the limit preprocessed once did not run (`contenders`)
+                rows[-1]['kit/limit once time'] = round(v, 3) if c=='kit' and v is not None else None
     return pd.DataFrame(rows)
 
 # %% ../nbs/11a_bench_report.ipynb #7cb37c10
@@ -67,7 +68,8 @@ def bench_markdown(res:dict, # The results of `bench` (bench.json)
              f"- machine: {mc['cpu']}, {mc['cores']} cores; torch {mc['torch']}, fastai {mc['fastai']}, Python {mc['python']}; "
              f"GPU: {mc['gpu'] or 'none'}",
              f"- device {s['device']}, {s['precision']}, batch {s['bs']}, {s['threads']} torch threads; {s['epochs']} steady epochs "
-             f"per contender after a first one; subset {s['subset'] or 'none'}, Inception subset {s['inception_subset'] or 'none'}",
+             f"per contender after a first one; subset {s['subset'] or 'none'}, Inception subset {s['inception_subset'] or 'none'}"
+             + (f"; {s['repeats']} runs per model, each in new processes (ratios: medians over every run's pairs)" if s.get('repeats', 1) > 1 else ''),
              f"- fastai default: `ImageDataLoaders.from_folder` with fastai's default num_workers ({fw})",
              f"- load average (1 min) at the start {res['load_avg_start'][0]:.2f}, at the end {res['load_avg_end'][0]:.2f}; "
              + '; '.join(f"{a}: {m['load_avg_before'][0]:.2f} to {m['load_avg_after'][0]:.2f}" for a,m in res['models'].items()), ""]

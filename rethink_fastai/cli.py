@@ -280,6 +280,7 @@ def bench(
     contenders:str=None, # Contenders, comma-separated: kit, limit, limit_once, fastai_default (default: all; the kit and the limit always)
     profile:str='auto', # cProfile one more kit and limit epoch: yes, no, or auto (when a target is missed)
     seed:int=0, # Seed of subsets, models and shuffling
+    repeats:int=1, # Runs of each model's benchmark, each in new processes (ratios: medians over every run's pairs)
 ):
     "Time the kit against a hand-written loop and fastai's default pipeline: bench.json, a table and a plot"
     from rethink_fastai.bench import bench as _bench, parse_subset
@@ -287,7 +288,7 @@ def bench(
     return _bench(data=data, subset=parse_subset(subset), inception_subset=inception_subset or None, models=models,
                   epochs=epochs, threads=threads, out=out, precision=precision, device=device, bs=bs, compile=compile,
                   contenders=tuple(c.strip() for c in contenders.split(',') if c.strip()) if contenders else None,
-                  profile={'yes': True, 'no': False}.get(profile, 'auto'), seed=seed)
+                  profile={'yes': True, 'no': False}.get(profile, 'auto'), seed=seed, repeats=repeats)
 
 # %% ../nbs/12_cli.ipynb #d66d27c0
 @subcommand
