@@ -20,7 +20,7 @@ from fastai.callback.tracker import EarlyStoppingCallback
 from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.channelslast import ChannelsLast
 from .loaders import TensorDL, Take, TakeCompact
-from .callbacks import FitBudget, CPUAutocast, RethinkLearner, Rows, sync
+from .callbacks import FitBudget, CPUAutocast, RethinkLearner, release_memory, Rows, sync
 from .models import rethink_model
 from .learner import (rethink_learner, run_experiment, set_precision, MAX_EPOCHS, RunConfig, learner_kwargs, run_options,
                                     run_record, fit_callbacks, check_device, _FIT)
@@ -400,7 +400,9 @@ class StackRecorder(Callback):
                      test:bool=False, # `dls` are the test sets: evaluate them in the members' `test_precision`
                     )->tuple:
         "Per-member losses and predicted classes `(K, N)` on `dls` (one loader per member), in one stacked pass in `eval` mode"
-        return self._stacked_pass(self._eval_dl(dls), test)
+        res = self._stacked_pass(self._eval_dl(dls), test)
+        release_memory()
+        return res
 
     # --- the evaluation schedule: the members' own ('auto' or 'every'), each pass stacked over every member ---
     def _timed_eval(self, key:str, dls:list)->tuple:

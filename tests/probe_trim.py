@@ -2,8 +2,8 @@
 kit/limit): small Inception, one thread, the hand loop preprocessed once over 2,000 random images, five epochs, each
 followed by a condition, in a new process per condition and repeat:
 `none`; `fp32`/`bf16` (a 10,000-image evaluation pass at batch 64 after each epoch, as the kit's test passes);
-`bf16trim` (that pass, then glibc's `malloc_trim(0)`, which the kit's recorder called after every pass and epoch until
-this probe). Prints each epoch's seconds/minor page faults and the median of epochs 2-5. Not a test.
+`bf16trim` (that pass, then glibc's `malloc_trim(0)`, which the kit's recorder calls after every pass and epoch:
+`callbacks.release_memory`). Prints each epoch's seconds/minor page faults and the median of epochs 2-5. Not a test.
 
     python tests/probe_trim.py [--repeats 2] [--conds none fp32 bf16 bf16trim]
 """
