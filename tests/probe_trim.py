@@ -7,7 +7,7 @@ followed by a condition, in a new process per condition and repeat:
 
     python tests/probe_trim.py [--repeats 2] [--conds none fp32 bf16 bf16trim]
 """
-import argparse, ctypes, resource, subprocess, sys, time
+import argparse, ctypes, resource, statistics, subprocess, sys, time
 
 def probe(cond):
     import torch
@@ -26,7 +26,7 @@ def probe(cond):
         if cond!='none':
             hand_eval(m, xt, yt, 64, None, 'bf16' if 'bf16' in cond else 'fp32', True)
             if 'trim' in cond: ctypes.CDLL('libc.so.6').malloc_trim(0)
-    print(cond, ' '.join(f'{d:.3f}/{f}' for d, f in out), 'median(2:)', f"{sorted(d for d, _ in out[1:])[2]:.3f}", flush=True)
+    print(cond, ' '.join(f'{d:.3f}/{f}' for d, f in out), 'median(2:)', f"{statistics.median(d for d, _ in out[1:]):.3f}", flush=True)
 
 if __name__=='__main__':
     p = argparse.ArgumentParser()
