@@ -7,11 +7,12 @@ followed by a condition, in a new process per condition and repeat:
 
     python tests/probe_trim.py [--repeats 2] [--conds none fp32 bf16 bf16trim]
 """
-import argparse, ctypes, resource, statistics, subprocess, sys, time
+import argparse, resource, statistics, subprocess, sys, time
 
 def probe(cond):
     import torch
     from rethink_fastai.bench import hand_epoch_once, hand_eval
+    from rethink_fastai.callbacks import release_memory
     from rethink_fastai.models import rethink_model
     torch.set_num_threads(1); torch.manual_seed(0)
     x, y = torch.randn(2000,3,28,28), torch.randint(0,10,(2000,))
@@ -25,7 +26,7 @@ def probe(cond):
         out.append((time.perf_counter()-t, faults()-f0))
         if cond!='none':
             hand_eval(m, xt, yt, 64, None, 'bf16' if 'bf16' in cond else 'fp32', True)
-            if 'trim' in cond: ctypes.CDLL('libc.so.6').malloc_trim(0)
+            if 'trim' in cond: release_memory()
     print(cond, ' '.join(f'{d:.3f}/{f}' for d, f in out), 'median(2:)', f"{statistics.median(d for d, _ in out[1:]):.3f}", flush=True)
 
 if __name__=='__main__':
