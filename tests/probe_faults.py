@@ -12,7 +12,7 @@ def probe(cond, epochs):
     from fastai.callback.core import Callback
     from fastai.torch_core import set_seed
     from rethink_fastai.bench import bench_data, hand_epoch_once
-    from rethink_fastai.learner import rethink_learner
+    from rethink_fastai.learner import rethink_learner, paper_lr, default_channels_last
     from rethink_fastai.loaders import compact_once, batch_tfms
     from rethink_fastai.models import rethink_model
     torch.set_num_threads(1)
@@ -26,8 +26,9 @@ def probe(cond, epochs):
         learn = rethink_learner(ds, arch='inception_small', bs=128, seed=0)
         with learn.no_bar(), learn.no_logging(): learn.fit(epochs, cbs=Clock())
     else: # as the benchmark's `limit_once` contender
-        set_seed(0); m = rethink_model('inception_small', (3,28,28), 10).to(memory_format=torch.channels_last)
-        opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+        set_seed(0); m = rethink_model('inception_small', (3,28,28), 10)
+        if default_channels_last('cpu', m): m = m.to(memory_format=torch.channels_last)
+        opt = torch.optim.SGD(m.parameters(), lr=paper_lr('inception_small'), momentum=0.9)
         x = compact_once(ds.x_train, batch_tfms(ds.shape), torch.float32)
         for _ in range(epochs):
             f0, t = faults(), time.perf_counter(); hand_epoch_once(m, opt, x, ds.y_train, 128); out.append((time.perf_counter()-t, faults()-f0))
