@@ -18,7 +18,7 @@ from torch import nn
 import pandas as pd
 from .models import rethink_model, n_params, PAPER_ARCHS
 from .learner import rethink_learner, paper_lr, set_precision, default_channels_last, PRECISIONS
-from .callbacks import eval_loader, preprocess_dtype, default_eval_bs, sync
+from .callbacks import eval_loader, preprocess_dtype, default_eval_bs, keep_heap, sync
 from .theory import peak_mem_gb
 from .bench_report import *
 
@@ -232,6 +232,7 @@ def _run_limit(chan, spec, info, once=False):
     x, y = ds.x_train.to(dev), ds.y_train.to(dev)
     if once: x = compact_once(x, batch_tfms(ds.shape), preprocess_dtype(prec, dev).get('dtype', torch.float32), dev) # as the kit's loaders keep them
     info.update(learner_s=time.perf_counter()-t, n_train=len(y), lr=lr)
+    if dev.type=='cpu': keep_heap() # as the kit's `KeepHeap` does during its fit
     chan.send('ready', **info)
     while (cmd := chan.recv())!='stop':
         fn = spec['profile_fn'] if cmd=='profile' else None

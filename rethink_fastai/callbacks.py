@@ -20,11 +20,11 @@ from .loaders import TensorDL
 
 # %% auto #0
 __all__ = ['EVAL_NAMES', 'EVAL_SCHEDULES', 'TEST_PRECISIONS', 'STOP_REASONS', 'run_epoch', 'ExpDecayLR', 'StepScheduler',
-           'eval_loader', 'subset_loader', 'is_convnet', 'dls_device_type', 'default_eval_bs', 'native_bf16',
-           'resolve_test_precision', 'release_memory', 'sync', 'Rows', 'StepRows', 'ConvergenceRecorder', 'FitBudget',
-           'RunEarlyStopping', 'checkpoint_config', 'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'CPUAutocast',
-           'compile_model', 'preprocess_dtype', 'last_lr', 'RethinkRecorder', 'RethinkLearner',
-           'PlainCrossEntropyLossFlat']
+           'eval_loader', 'subset_loader', 'release_memory', 'keep_heap', 'KeepHeap', 'is_convnet', 'dls_device_type',
+           'default_eval_bs', 'native_bf16', 'resolve_test_precision', 'sync', 'Rows', 'StepRows',
+           'ConvergenceRecorder', 'FitBudget', 'RunEarlyStopping', 'checkpoint_config', 'save_checkpoint',
+           'load_checkpoint', 'Checkpoint', 'CPUAutocast', 'compile_model', 'preprocess_dtype', 'last_lr',
+           'RethinkRecorder', 'RethinkLearner', 'PlainCrossEntropyLossFlat']
 
 # %% ../nbs/04_callbacks.ipynb #b7b36dd9
 def run_epoch(learn, # A `Learner` (during `fit`)
@@ -76,6 +76,45 @@ def subset_loader(dl, # An in-order loader (`eval_loader`)
     sub.get_idxs = (lambda: idxs) if tensor else (lambda: idxs.tolist())
     return sub
 
+# %% ../nbs/04_callbacks.ipynb #78a84bb6
+def _libc(name:str):
+    try: return getattr(ctypes.CDLL('libc.so.6'), name) # glibc's; other C libraries have no `libc.so.6` or no `name`
+    except (OSError, AttributeError): return None
+_MALLOC_TRIM, _MALLOPT = _libc('malloc_trim'), _libc('mallopt')
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4 # `mallopt`'s parameters (glibc's malloc.h)
+_KEPT = {_M_TRIM_THRESHOLD: 2**31-1, _M_MMAP_MAX: 0} # no shrinking of the heap but `release_memory`'s; no block from `mmap`
+_GLIBC = {_M_TRIM_THRESHOLD: 128*1024, _M_MMAP_MAX: 65536} # glibc's defaults
+_HEAP = dict(kept=False)
+
+def release_memory():
+    "Give the C heap's free pages back to the system (glibc's `malloc_trim`; nothing elsewhere)"
+    # glibc keeps what a pass frees for reuse, and after a pass's large blocks (a convnet's evaluation batch of 1,024:
+    # 205 MB activations) it serves blocks up to 32 MB from the heap, which then fragments: small AlexNet's process
+    # grew over each training epoch, and its peak, at the next evaluation pass, was 1.36x the hand loop's (`11_bench`)
+    if _MALLOC_TRIM is not None: _MALLOC_TRIM(0)
+
+def keep_heap(keep:bool=True, # Keep the heap's pages for reuse (True), or go back to glibc's defaults and give the free pages back (False)
+             )->bool:
+    "While `keep`, glibc serves every block from its heap and shrinks it only when asked (`release_memory`), so a step's tensors reuse the pages the last step freed instead of faulting in fresh ones. Whether it could: glibc only"
+    # after the first call glibc's mmap threshold stays where it had risen to (a `mallopt` ends its adjustment)
+    if _MALLOPT is None: return False
+    for p, v in (_KEPT if keep else _GLIBC).items(): _MALLOPT(p, v)
+    _HEAP['kept'] = keep
+    release_memory()
+    return True
+
+class KeepHeap(Callback):
+    "`keep_heap` during `fit` on the CPU; glibc's defaults, and the free pages given back, after it"
+    order, kept = -20, False # before the other callbacks' `before_fit`, which allocate the run's buffers
+    def before_fit(self):
+        # `validate` and `get_preds` (inside fastai's lock) send `before_fit` too, within a fit or not: they change nothing
+        if self.learn.lock.locked() or self.kept: return
+        self.kept = dls_device_type(self.dls)=='cpu' and keep_heap(True)
+    def after_fit(self):
+        if self.learn.lock.locked() or not self.kept: return
+        keep_heap(False); self.kept = False
+
+
 # %% ../nbs/04_callbacks.ipynb #e6e9f4c8
 EVAL_NAMES = ('train_eval_loss', 'train_eval_acc')
 EVAL_SCHEDULES = ('auto', 'every')
@@ -126,18 +165,6 @@ def _level_key(level:float)->str: return f'{level:g}'
 
 def _fraction(b:torch.Tensor): return b.float().mean().item() if len(b) else None
 def _plain(x): return x.as_subclass(torch.Tensor) if isinstance(x, torch.Tensor) else x
-
-def _malloc_trim():
-    try: return ctypes.CDLL('libc.so.6').malloc_trim # glibc's; other C libraries have no `libc.so.6` or no `malloc_trim`
-    except (OSError, AttributeError): return None
-_MALLOC_TRIM = _malloc_trim()
-
-def release_memory():
-    "Give the C heap's free pages back to the system (glibc's `malloc_trim`; nothing elsewhere)"
-    # glibc keeps what a pass frees for reuse, and after a pass's large blocks (a convnet's evaluation batch of 1,024:
-    # 205 MB activations) it serves blocks up to 32 MB from the heap, which then fragments: small AlexNet's process
-    # grew over each training epoch, and its peak, at the next evaluation pass, was 1.36x the hand loop's (`11_bench`)
-    if _MALLOC_TRIM is not None: _MALLOC_TRIM(0)
 
 def sync(device=None, # A torch device or its name (default: fastai's default device)
         ):

@@ -119,6 +119,7 @@ def rethink_learner(
     eval_budget:float=0.15, # Largest share of the wall time that optional evaluation passes may take, with 'auto'
     test_precision:str='auto', # Test-set passes in 'train'ing's precision, 'bf16', or 'auto' (bf16 for a convnet trained in fp32 where bf16 is native: `resolve_test_precision`)
     compile:bool=False, # `torch.compile` the model (`compile_model`; the eager model if compiling fails)
+    keep_heap:bool=True, # On the CPU, keep the C heap's pages from step to step during `fit` (`KeepHeap`: no page faults for each step's activations)
     init_seed:int=None, # Seed of initialization and shuffling, if not `seed`
     dls=None, # Ready `DataLoaders` (the data arguments are then ignored)
     model:nn.Module=None, # A ready model (`arch` then only names it in the record)
@@ -150,6 +151,7 @@ def rethink_learner(
     if compile: compile_model(learn)
     if channels_last is None: channels_last = default_channels_last(dev, model)
     if channels_last: learn.add_cb(ChannelsLast())
+    if keep_heap: learn.add_cb(KeepHeap())
     d = getattr(dls, 'data', None)
     learn.rethink_config = dict(
         arch=arch, n_params=n_params(model), dataset=getattr(d, 'name', None), randomization=getattr(d, 'randomization', randomization),
@@ -159,7 +161,7 @@ def rethink_learner(
         bs=dls.train.bs, lr=lr, mom=mom, wd=wd, dropout=dropout, augment=augment, bn=bn,
         early_stopping=early_stopping if isinstance(early_stopping, (int, float, dict, type(None))) else str(early_stopping),
         opt=getattr(opt_func, '__name__', 'sgd') if opt_func else 'sgd', precision=precision, channels_last=bool(channels_last),
-        eval_bs=eval_bs, test_every=test_every, eval_schedule=eval_schedule, eval_budget=eval_budget, test_precision=test_precision, compile=compile, device=str(getattr(dls, 'device', None) or default_device()))
+        eval_bs=eval_bs, test_every=test_every, eval_schedule=eval_schedule, eval_budget=eval_budget, test_precision=test_precision, compile=compile, keep_heap=keep_heap, device=str(getattr(dls, 'device', None) or default_device()))
     return learn
 
 # %% ../nbs/05_learner.ipynb #208068e9
@@ -440,6 +442,7 @@ class RunConfig:
     eval_budget:float=0.15 # With 'auto': the largest share of the wall time that optional evaluation passes may bring evaluation to
     test_precision:str='auto' # Test-set passes in 'train'ing's precision, 'bf16', or 'auto': bf16 for a convnet trained in fp32 on a device with native bf16 (AMX or AVX512-BF16 CPUs, CUDA), where a float32 test pass costs most; train-set passes, which find the fit, stay in training's (not part of the key)
     compile:bool=False # `torch.compile` the model (slow to start; on the CPU it needs a C++ compiler, else the run goes on eager with a warning)
+    keep_heap:bool=True # On the CPU, keep the C heap's pages from step to step during the fit (glibc: `KeepHeap`), instead of glibc's fresh pages for every large block (not part of the key)
 
     def __post_init__(self):
         for f in fields(self): setattr(self, f.name, _check(f.name, getattr(self, f.name), _hints()[f.name]))
@@ -471,7 +474,7 @@ class RunConfig:
         if d=='auto': d = 'epoch' if str(self.dataset) in PAPER_DATASETS else DECAY_STEPS
         return None if d=='epoch' else d
 
-NOT_KEY = ('threads', 'tracker', 'data', 'preprocess', 'compile', 'eval_budget', 'test_precision') # how a run is executed, watched and found, not what it trains (the data's identity, not its path, is in the key)
+NOT_KEY = ('threads', 'tracker', 'data', 'preprocess', 'compile', 'keep_heap', 'eval_budget', 'test_precision') # how a run is executed, watched and found, not what it trains (the data's identity, not its path, is in the key)
 KEY_ALWAYS = ('dataset', 'randomization', 'arch', 'seed') # in every key, so the store's configs read plainly
 
 @functools.cache

@@ -20,7 +20,7 @@ from fastai.callback.tracker import EarlyStoppingCallback
 from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.channelslast import ChannelsLast
 from .loaders import TensorDL, Take, TakeCompact
-from .callbacks import FitBudget, CPUAutocast, RethinkLearner, release_memory, Rows, sync
+from .callbacks import FitBudget, CPUAutocast, KeepHeap, RethinkLearner, release_memory, Rows, sync
 from .models import rethink_model
 from .learner import (rethink_learner, run_experiment, set_precision, MAX_EPOCHS, RunConfig, learner_kwargs, run_options,
                                     run_record, fit_callbacks, check_device, _FIT)
@@ -566,7 +566,8 @@ def stack_learner(members:list, # The members' `Learner`s, from `rethink_learner
     if mode=='vmap' and any(isinstance(cb, ChannelsLast) for m in members for cb in m.cbs): raise ValueError("a vmap stack cannot train channels_last members")
     model = stack_models([m.model for m in members], shape=tuple(m0.rethink_config['shape']) if mode=='vmap' else None, mode=mode)
     dls = DataLoaders(StackDL([m.dls.train for m in members]), StackDL([m.dls.valid for m in members]))
-    learn = RethinkLearner(dls, model, loss_func=StackLoss(exact=mode=='loop'), opt_func=m0.opt_func, lr=m0.lr, wd=m0.wd, cbs=StackRecorder(members, budgets))
+    keep = [KeepHeap()] if any(isinstance(cb, KeepHeap) for cb in m0.cbs) else [] # the members' heap setting (`rethink_learner`'s `keep_heap`)
+    learn = RethinkLearner(dls, model, loss_func=StackLoss(exact=mode=='loop'), opt_func=m0.opt_func, lr=m0.lr, wd=m0.wd, cbs=[StackRecorder(members, budgets), *keep])
     # vmap: one batched loss (K small losses and their backward cost as much as the MLP's own step on digits at K=18)
     learn.convergence_recorder = learn.stack_recorder # its step count, which goes on when member 0 is done, for the schedules
     return set_precision(learn, m0.rethink_config.get('precision', 'fp32'))

@@ -130,3 +130,10 @@ def test_bad_sweep_file_gets_a_one_line_error(tmp_path, text, msg):
     f = tmp_path/'bad.toml'; f.write_text(text)
     r = rethink('sweep', '--config', f, '--store', tmp_path/'s.sqlite')
     assert r.returncode == 1 and one_line_error(r.stderr, msg) and str(f) in r.stderr, r.stderr
+
+def test_keep_heap_reaches_the_run(tmp_path):
+    "`rethink run` keeps the C heap by default; `--no-keep-heap` is a run setting that reaches the learner and its record"
+    for flags, kept in (((), True), (('--no-keep-heap',), False)):
+        r = rethink('run', '--dataset', 'digits', '--epochs', '1', '--quiet', *flags, '--out', tmp_path/str(kept))
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+        assert json.loads((tmp_path/str(kept)/'result.json').read_text())['config']['keep_heap'] is kept
