@@ -76,7 +76,7 @@ def subset_loader(dl, # An in-order loader (`eval_loader`)
     sub.get_idxs = (lambda: idxs) if tensor else (lambda: idxs.tolist())
     return sub
 
-# %% ../nbs/04_callbacks.ipynb #78a84bb6
+# %% ../nbs/04_callbacks.ipynb #2044f151
 def _libc(name:str):
     try: return getattr(ctypes.CDLL('libc.so.6'), name) # glibc's; other C libraries have no `libc.so.6` or no `name`
     except (OSError, AttributeError): return None
