@@ -20,8 +20,8 @@ from .loaders import TensorDL
 
 # %% auto #0
 __all__ = ['EVAL_NAMES', 'EVAL_SCHEDULES', 'TEST_PRECISIONS', 'STOP_REASONS', 'run_epoch', 'ExpDecayLR', 'StepScheduler',
-           'eval_loader', 'subset_loader', 'release_memory', 'keep_heap', 'KeepHeap', 'is_convnet', 'dls_device_type',
-           'default_eval_bs', 'native_bf16', 'resolve_test_precision', 'sync', 'Rows', 'StepRows',
+           'eval_loader', 'subset_loader', 'release_memory', 'keep_heap', 'heap_kept', 'KeepHeap', 'is_convnet',
+           'dls_device_type', 'default_eval_bs', 'native_bf16', 'resolve_test_precision', 'sync', 'Rows', 'StepRows',
            'ConvergenceRecorder', 'FitBudget', 'RunEarlyStopping', 'checkpoint_config', 'save_checkpoint',
            'load_checkpoint', 'Checkpoint', 'CPUAutocast', 'compile_model', 'preprocess_dtype', 'last_lr',
            'RethinkRecorder', 'RethinkLearner', 'PlainCrossEntropyLossFlat']
@@ -103,16 +103,27 @@ def keep_heap(keep:bool=True, # Keep the heap's pages for reuse (True), or go ba
     release_memory()
     return True
 
+@contextlib.contextmanager
+def heap_kept(keep:bool=True, # Keep the heap inside the block (if it is not kept already)
+             ):
+    "A block in which the heap is kept (`keep_heap`); glibc's defaults back at its end, unless it was kept before it"
+    # each switch gives the free pages back (`release_memory`), which the next steps fault in again: an outer block
+    # (`fit_stack`, which calls `fit` once per epoch) keeps the heap once for all the fits inside it
+    own = keep and not _HEAP['kept'] and keep_heap(True)
+    try: yield own
+    finally:
+        if own: keep_heap(False)
+
 class KeepHeap(Callback):
-    "`keep_heap` during `fit` on the CPU; glibc's defaults, and the free pages given back, after it"
-    order, kept = -20, False # before the other callbacks' `before_fit`, which allocate the run's buffers
+    "The heap kept (`heap_kept`) during `fit` on the CPU; glibc's defaults, and the free pages given back, after it"
+    order, ctx = -20, None # before the other callbacks' `before_fit`, which allocate the run's buffers
     def before_fit(self):
         # `validate` and `get_preds` (inside fastai's lock) send `before_fit` too, within a fit or not: they change nothing
-        if self.learn.lock.locked() or self.kept: return
-        self.kept = dls_device_type(self.dls)=='cpu' and keep_heap(True)
+        if self.learn.lock.locked() or self.ctx is not None: return
+        self.ctx = heap_kept(dls_device_type(self.dls)=='cpu'); self.ctx.__enter__()
     def after_fit(self):
-        if self.learn.lock.locked() or not self.kept: return
-        keep_heap(False); self.kept = False
+        if self.learn.lock.locked() or self.ctx is None: return
+        self.ctx.__exit__(None, None, None); self.ctx = None
 
 
 # %% ../nbs/04_callbacks.ipynb #e6e9f4c8

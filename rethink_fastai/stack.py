@@ -20,7 +20,7 @@ from fastai.callback.tracker import EarlyStoppingCallback
 from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.channelslast import ChannelsLast
 from .loaders import TensorDL, Take, TakeCompact
-from .callbacks import FitBudget, CPUAutocast, KeepHeap, RethinkLearner, release_memory, Rows, sync
+from .callbacks import FitBudget, CPUAutocast, KeepHeap, heap_kept, RethinkLearner, release_memory, Rows, sync, dls_device_type
 from .models import rethink_model
 from .learner import (rethink_learner, run_experiment, set_precision, MAX_EPOCHS, RunConfig, learner_kwargs, run_options,
                                     run_record, fit_callbacks, check_device, _FIT)
@@ -599,7 +599,8 @@ def fit_stack(members:list, # The members' `Learner`s, from `rethink_learner` (s
     learn = stack_learner(members, [f[-1] for f in fits], mode)
     sr, k, sched = learn.stack_recorder, len(members), fits[0][:-1] # the schedule (the same for all) steps the stack's optimizer
     def record(i): return members[i].memorize_record() | dict(stack=dict(k=k, index=i, k_at_finish=sr.model.k, mode=mode)) # the stack's size when `i` finished
-    with ContextManagers([learn.no_bar(), learn.no_logging()] if quiet else []):
+    keep = any(isinstance(cb, KeepHeap) for cb in learn.cbs) and dls_device_type(learn.dls)=='cpu'
+    with ContextManagers([learn.no_bar(), learn.no_logging()] if quiet else []), heap_kept(keep): # kept once, not per epoch's `fit`
         for e in range(min(epochs if epochs is not None else MAX_EPOCHS, MAX_EPOCHS)):
             learn.epoch_offset = e # `ExpDecayLR` decays by the run's epoch
             learn.fit(1, lr=lr, cbs=sched)

@@ -1,4 +1,4 @@
-"""Issue 14's digits sweep (`tests/bench_stack.py sweep`) with `KeepHeap` switched off, glibc's heap defaults in every run and
+"""Issue 14's digits sweep (`tests/bench_stack.py sweep`) with the heap never kept (`keep_heap` a no-op), glibc's heap defaults in every run and
 stack, one torch thread as that script's own entry point sets; written to nbs/bench_results/stack_glibc_heap.json, beside
 stack.json's runs with the heap kept. Not a test.
 
@@ -9,7 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import torch
 import rethink_fastai.callbacks as cb
-cb.KeepHeap.before_fit = lambda self: None # the callback stays on the learners, and does nothing
+cb.keep_heap = lambda keep=True: False # as outside glibc: `KeepHeap` and `fit_stack`'s `heap_kept` keep nothing
 import bench_stack
 
 if __name__=='__main__':
