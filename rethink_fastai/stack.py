@@ -24,7 +24,7 @@ from .callbacks import FitBudget, CPUAutocast, KeepHeap, heap_kept, RethinkLearn
 from .models import rethink_model
 from .learner import (rethink_learner, run_experiment, set_precision, MAX_EPOCHS, RunConfig, learner_kwargs, run_options,
                                     run_record, fit_callbacks, check_device, _FIT)
-from .sweep import register_executor, local_executor, trainer_args
+from .sweep import register_executor, local_executor, trainer_args, collect_run
 
 # %% auto #0
 __all__ = ['BATCHED_LAYERS', 'STACK_MODES', 'MEMBER_KEYS', 'batched_plan', 'StackedModel', 'LoopedModel', 'stack_models',
@@ -786,3 +786,4 @@ def stack_executor(jobs, # `(key, run, run_fn)` triples from `sweep`
                     rec['stack']['members'] = keys; left.discard(i); yield keys[i], rec
             except Exception as e:
                 for i in sorted(left): yield keys[i], e
+            finally: collect_run() # the stack's learners, as `local_executor`'s runs
