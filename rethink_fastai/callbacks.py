@@ -103,27 +103,31 @@ def keep_heap(keep:bool=True, # Keep the heap's pages for reuse (True), or go ba
     release_memory()
     return True
 
+def _keep_own(keep:bool)->bool:
+    "Keep the heap if asked and not kept already; whether this call did (and so must restore glibc's defaults)"
+    return keep and not _HEAP['kept'] and keep_heap(True)
+
 @contextlib.contextmanager
 def heap_kept(keep:bool=True, # Keep the heap inside the block (if it is not kept already)
              ):
     "A block in which the heap is kept (`keep_heap`); glibc's defaults back at its end, unless it was kept before it"
     # each switch gives the free pages back (`release_memory`), which the next steps fault in again: an outer block
     # (`fit_stack`, which calls `fit` once per epoch) keeps the heap once for all the fits inside it
-    own = keep and not _HEAP['kept'] and keep_heap(True)
+    own = _keep_own(keep)
     try: yield own
     finally:
         if own: keep_heap(False)
 
 class KeepHeap(Callback):
     "The heap kept (`heap_kept`) during `fit` on the CPU; glibc's defaults, and the free pages given back, after it"
-    order, ctx = -20, None # before the other callbacks' `before_fit`, which allocate the run's buffers
+    order, kept = -20, False # before the other callbacks' `before_fit`, which allocate the run's buffers
     def before_fit(self):
         # `validate` and `get_preds` (inside fastai's lock) send `before_fit` too, within a fit or not: they change nothing
-        if self.learn.lock.locked() or self.ctx is not None: return
-        self.ctx = heap_kept(dls_device_type(self.dls)=='cpu'); self.ctx.__enter__()
+        if self.learn.lock.locked() or self.kept: return
+        self.kept = _keep_own(dls_device_type(self.dls)=='cpu') # as `heap_kept`; a flag, so the learner pickles (`export`) mid-fit
     def after_fit(self):
-        if self.learn.lock.locked() or self.ctx is None: return
-        self.ctx.__exit__(None, None, None); self.ctx = None
+        if self.learn.lock.locked() or not self.kept: return
+        keep_heap(False); self.kept = False
 
 
 # %% ../nbs/04_callbacks.ipynb #e6e9f4c8
